@@ -1,0 +1,1 @@
+"""Analysis core: source text -> tree -> semantic model -> findings. No LSP, no network."""

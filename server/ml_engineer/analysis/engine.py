@@ -1,0 +1,86 @@
+"""The analysis pipeline: text -> tree -> semantic model -> findings (suppressed, configured)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+
+from tree_sitter import Tree
+
+from .config import Config
+from .findings import Finding
+from .model import SemanticModel
+from .noqa import find_noqa, is_suppressed
+from .notebook import NotebookSource
+from .parsing import parse
+from .rules.base import RuleContext
+from .rules.registry import all_rules
+from .source import SourceText
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule that raised: isolated, reported once, the other rules still ran."""
+
+    code: str
+    error: str
+    trace: str
+
+
+@dataclass
+class AnalysisResult:
+    path: str
+    source: SourceText
+    tree: Tree
+    model: SemanticModel
+    findings: list[Finding]
+    failures: list[RuleFailure] = field(default_factory=list)
+    notebook: NotebookSource | None = None
+
+
+def analyze(
+    text: str,
+    path: str = "<stdin>",
+    config: Config | None = None,
+    notebook: NotebookSource | None = None,
+    old_tree: Tree | None = None,
+) -> AnalysisResult:
+    config = config or Config()
+    source = SourceText(text)
+    tree = parse(source.data, old_tree)
+    model = SemanticModel(source, tree, path, cell_starts=notebook.cell_starts if notebook is not None else None)
+    ctx = RuleContext(model, path)
+    noqa = find_noqa(source)
+    findings: list[Finding] = []
+    failures: list[RuleFailure] = []
+    for rule_class in all_rules():
+        if not config.is_enabled(rule_class.code, rule_class.tier, path):
+            continue
+        try:
+            produced = list(rule_class().check(ctx))
+        except Exception as error:  # a broken rule must not take the others down
+            log.warning("rule %s failed on %s: %s", rule_class.code, path, error)
+            failures.append(RuleFailure(rule_class.code, f"{type(error).__name__}: {error}", traceback.format_exc()))
+            continue
+        for finding in produced:
+            lines = (source.line_of(finding.span.start), source.line_of(max(finding.span.start, finding.span.end - 1)))
+            if is_suppressed(noqa, finding.code, lines):
+                continue
+            severity = config.severity_for(finding.code, finding.severity)
+            findings.append(finding.with_severity(severity) if severity != finding.severity else finding)  # type: ignore[arg-type]
+    findings.sort(key=lambda f: (f.span.start, f.code))
+    return AnalysisResult(path, source, tree, model, _dedupe(findings), failures, notebook)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, int, int]] = set()
+    unique = []
+    for finding in findings:
+        key = (finding.code, finding.span.start, finding.span.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique

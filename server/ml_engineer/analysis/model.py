@@ -1,0 +1,806 @@
+"""The semantic model: what the file means to an ML engineer.
+
+Built once per analysis from the tree-sitter index; rules ask it questions ("which loops train?",
+"what kind of thing is `opt`?", "what does `train_one_epoch` do when called?") instead of
+re-walking the tree.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from tree_sitter import Node, Tree
+
+from . import known_apis as apis
+from .imports import FRAMEWORK_ROOTS, ImportTable
+from .parsing import index_nodes
+from .source import SourceText
+from .syntax import (
+    assignment_targets,
+    assignment_value,
+    call_arguments,
+    call_method_name,
+    call_receiver,
+    decorators,
+    dotted_name,
+    enclosing_scope,
+    function_name,
+    keyword_arguments,
+    parameter_names,
+    text,
+    unwrap,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
+
+_TOKEN_SPLIT = re.compile(r"[_\W\d]+|(?<=[a-z])(?=[A-Z])")
+_TEST_TOKENS = frozenset({"test", "testing", "tst", "te", "holdout"})
+_VAL_TOKENS = frozenset({"val", "valid", "validation", "dev", "eval", "evaluation", "vl"})
+_TRAIN_TOKENS = frozenset({"train", "training", "tr", "trn"})
+
+
+def name_tokens(name: str) -> list[str]:
+    return [token.lower() for token in _TOKEN_SPLIT.split(name) if token]
+
+
+def split_of_name(name: str) -> str | None:
+    """'train' | 'val' | 'test' | None, from a variable name such as `X_test` or `valLoader`."""
+    tokens = name_tokens(name.rsplit(".", 1)[-1])
+    if "holdout" in name.lower():
+        return "test"
+    for token in tokens:
+        if token in _TEST_TOKENS:
+            return "test"
+    for token in tokens:
+        if token in _VAL_TOKENS:
+            return "val"
+    for token in tokens:
+        if token in _TRAIN_TOKENS:
+            return "train"
+    return None
+
+
+_NAME_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("scaler", re.compile(r"^(grad_?)?scaler$|^amp_?scaler$|^scaler_?amp$")),
+    ("scheduler", re.compile(r"sched|^lr_?policy$")),
+    ("optimizer", re.compile(r"^(opt|optim|optimizer|optimiser|optimizers|opts)(_\w+)?$|_(opt|optim|optimizer|optimiser)$")),
+    ("loss", re.compile(r"^(criterion|criteria|loss_?fn|loss_?func|loss_?function|loss_?fct|loss_?module|loss_?obj)$")),
+    ("loader", re.compile(r"loader$|^(train|val|valid|test|eval)_?dl$|^dl_\w+$|^dataloader")),
+    (
+        "model",
+        re.compile(
+            r"^(model|net|network|encoder|decoder|classifier|backbone|generator|discriminator|student|teacher|"
+            r"policy|critic|actor|autoencoder|vae|gan|unet|cnn|rnn|lstm|mlp|transformer|ddp_model|base_model|"
+            r"module)(_\w+)?$|_(model|net|network|classifier)$"
+        ),
+    ),
+)
+
+
+def kind_from_name(name: str) -> str | None:
+    last = name.rsplit(".", 1)[-1].lower()
+    for kind, pattern in _NAME_KINDS:
+        if pattern.search(last):
+            return kind
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass
+class Entity:
+    """A name bound to an ML object: `opt = torch.optim.AdamW(...)`."""
+
+    name: str  # dotted target text: "opt", "self.model"
+    kind: str  # model | optimizer | loss | scheduler | scaler | loader | sklearn_transformer | sklearn_estimator | pipeline | resampler
+    node: Node  # the value expression
+    qualname: str | None  # constructor's qualified name, or the same-file class name
+    assignment: Node
+    split: str | None = None
+
+
+@dataclass
+class ClassInfo:
+    node: Node
+    name: str
+    bases: list[str]  # resolved qualified names, or same-file class names
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+    is_torch_module: bool = False
+    is_model: bool = False  # any framework's model base (torch, keras, flax, lightning)
+
+
+@dataclass
+class FunctionInfo:
+    node: Node
+    name: str
+    qualname: str  # "Trainer.fit" or "train_one_epoch"
+    owner: ClassInfo | None
+    params: list[str]
+    decorator_names: list[str]
+    effects: set[str] = field(default_factory=set)  # effects of calls made directly in the body
+    callees: set[str] = field(default_factory=set)  # qualnames of same-file functions called
+    grad_mode: str | None = None  # "no_grad" | "enable_grad" from a decorator
+
+
+@dataclass
+class Effect:
+    """A call that matters to training-loop rules, in document order."""
+
+    kind: str  # backward | opt_step | scaler_step | sched_step | zero_grad | scaler_update | train_mode | eval_mode | unscale | clip
+    call: Node
+    receiver: str | None  # dotted receiver text, when there is one
+    via: FunctionInfo | None = None  # set when the effect happens inside a same-file helper
+
+
+@dataclass
+class LoopInfo:
+    node: Node
+    function: FunctionInfo | None
+    effects: list[Effect]  # direct effects in the loop (nested loops included), document order
+    helper_calls: list[tuple[Node, FunctionInfo]]  # same-file helpers called in the loop
+
+    def effect_kinds(self, include_helpers: bool = True) -> set[str]:
+        kinds = {effect.kind for effect in self.effects}
+        if include_helpers:
+            for _call, helper in self.helper_calls:
+                kinds |= helper.effects
+        return kinds
+
+
+@dataclass
+class EvalPass:
+    node: Node  # function_definition or with_statement
+    kind: str  # "function" | "no_grad_block"
+    function: FunctionInfo | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+_EVAL_FUNCTION = re.compile(
+    r"^_*(eval|evaluate|evaluation|valid|validate|validation|val|test|predict|prediction|infer|inference|"
+    r"run_eval|run_validation|run_test|compute_metrics|score)(_|$)|_(eval|evaluate|evaluation|validate|validation|"
+    r"val|test|predict|prediction|inference|infer)$"
+)
+_SEED_CALL = re.compile(
+    r"(^|\.)(manual_seed|manual_seed_all|seed|set_seed|seed_everything|set_random_seed|PRNGKey|default_rng|"
+    r"use_deterministic_algorithms)$"
+)
+_MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
+
+
+class SemanticModel:
+    def __init__(self, source: SourceText, tree: Tree, path: str = "<stdin>", cell_starts: list[int] | None = None):
+        self.source = source
+        self.tree = tree
+        self.path = path
+        self.root = tree.root_node
+        self.index = index_nodes(self.root)
+        self.imports = ImportTable.build(self.index.get("import", []))
+        self.calls: list[Node] = self.index.get("call", [])
+        self._call_starts = [call.start_byte for call in self.calls]
+        self._qualname_cache: dict[int, str | None] = {}
+        self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, FunctionInfo] = {}
+        self._functions_by_node: dict[int, FunctionInfo] = {}
+        self._build_classes_and_functions()
+        self.assignments: dict[str, list[Node]] = {}
+        self.entities: dict[str, list[Entity]] = {}
+        self._build_assignments_and_entities()
+        self._build_function_summaries()
+
+    # --- basics ------------------------------------------------------------------------------
+
+    def node_text(self, node: Node | None) -> str:
+        return text(node)
+
+    def qualname(self, node: Node | None) -> str | None:
+        """Resolved qualified name of an expression or of a call's callee (cached per node)."""
+        if node is None:
+            return None
+        key = node.id
+        if key not in self._qualname_cache:
+            self._qualname_cache[key] = self.imports.resolve(node)
+        return self._qualname_cache[key]
+
+    def calls_in(self, node: Node) -> list[Node]:
+        """Calls inside `node`, in document order (from the index, no tree walk)."""
+        lo = bisect.bisect_left(self._call_starts, node.start_byte)
+        hi = bisect.bisect_left(self._call_starts, node.end_byte)
+        end = node.end_byte
+        return [call for call in self.calls[lo:hi] if call.end_byte <= end]
+
+    def nodes_in(self, capture: str, node: Node) -> list[Node]:
+        nodes = self.index.get(capture, [])
+        starts = [n.start_byte for n in nodes]
+        lo = bisect.bisect_left(starts, node.start_byte)
+        hi = bisect.bisect_left(starts, node.end_byte)
+        return [n for n in nodes[lo:hi] if n.end_byte <= node.end_byte]
+
+    @cached_property
+    def is_ml_file(self) -> bool:
+        return any(record.module.split(".")[0] in FRAMEWORK_ROOTS for record in self.imports.records)
+
+    def uses_framework(self, root: str) -> bool:
+        return self.imports.imports_module(root)
+
+    # --- classes and functions ---------------------------------------------------------------
+
+    def _build_classes_and_functions(self) -> None:
+        for node in self.index.get("class", []):
+            name = text(node.child_by_field_name("name"))
+            bases: list[str] = []
+            superclasses = node.child_by_field_name("superclasses")
+            if superclasses is not None:
+                for base in superclasses.named_children:
+                    if base.type == "keyword_argument":
+                        continue
+                    resolved = self.imports.resolve(base)
+                    bases.append(resolved or text(base))
+            self.classes.setdefault(name, ClassInfo(node=node, name=name, bases=bases))
+        # Inheritance through same-file classes: `class Net(Base)` where `Base(nn.Module)`.
+        for class_info in self.classes.values():
+            class_info.is_torch_module = self._inherits(class_info, apis.TORCH_MODULE_BASES, set())
+            class_info.is_model = class_info.is_torch_module or self._inherits(class_info, apis.MODULE_BASES, set())
+
+        for node in self.index.get("function", []):
+            owner_node = node.parent.parent if node.parent is not None else None
+            if owner_node is not None and owner_node.type == "decorated_definition":
+                owner_node = owner_node.parent.parent if owner_node.parent is not None else None
+            owner = None
+            if owner_node is not None and owner_node.type == "class_definition":
+                owner = self.classes.get(text(owner_node.child_by_field_name("name")))
+                if owner is not None and owner.node.id != owner_node.id:
+                    owner = None
+            name = function_name(node)
+            qualname = f"{owner.name}.{name}" if owner is not None else name
+            decorator_names = []
+            grad_mode = None
+            for decorator in decorators(node):
+                expr = decorator.named_children[0] if decorator.named_children else None
+                resolved = self.qualname(expr) or text(expr)
+                decorator_names.append(resolved)
+                if resolved in apis.NO_GRAD_CONTEXTS:
+                    grad_mode = "no_grad"
+                elif resolved in apis.ENABLE_GRAD_CONTEXTS:
+                    grad_mode = "enable_grad"
+            info = FunctionInfo(
+                node=node,
+                name=name,
+                qualname=qualname,
+                owner=owner,
+                params=parameter_names(node),
+                decorator_names=decorator_names,
+                grad_mode=grad_mode,
+            )
+            self._functions_by_node[node.id] = info
+            if owner is not None:
+                owner.methods.setdefault(name, info)
+            # Nested or redefined functions: the first top-level definition wins the name.
+            self.functions.setdefault(qualname, info)
+
+    def _inherits(self, info: ClassInfo, targets: frozenset[str], seen: set[str]) -> bool:
+        if info.name in seen:
+            return False
+        seen.add(info.name)
+        for base in info.bases:
+            if base in targets:
+                return True
+            local = self.classes.get(base)
+            if local is not None and self._inherits(local, targets, seen):
+                return True
+        return False
+
+    def enclosing_function(self, node: Node) -> FunctionInfo | None:
+        parent = node.parent
+        while parent is not None:
+            if parent.type == "function_definition":
+                return self._functions_by_node.get(parent.id)
+            parent = parent.parent
+        return None
+
+    def function_for_node(self, node: Node) -> FunctionInfo | None:
+        return self._functions_by_node.get(node.id)
+
+    def enclosing_class(self, node: Node) -> ClassInfo | None:
+        parent = node.parent
+        while parent is not None:
+            if parent.type == "class_definition":
+                return self.classes.get(text(parent.child_by_field_name("name")))
+            parent = parent.parent
+        return None
+
+    def resolve_local_function(self, call: Node) -> FunctionInfo | None:
+        """The same-file function or method a call invokes (`helper(x)`, `self.helper(x)`)."""
+        func = call.child_by_field_name("function")
+        if func is None:
+            return None
+        if func.type == "identifier":
+            return self.functions.get(text(func))
+        if func.type == "attribute":
+            obj = func.child_by_field_name("object")
+            attr = text(func.child_by_field_name("attribute"))
+            if obj is not None and obj.type == "identifier" and text(obj) in ("self", "cls"):
+                owner = self.enclosing_class(call)
+                while owner is not None:
+                    if attr in owner.methods:
+                        return owner.methods[attr]
+                    owner = next((self.classes[b] for b in owner.bases if b in self.classes), None)
+        return None
+
+    # --- assignments and entities ------------------------------------------------------------
+
+    def _build_assignments_and_entities(self) -> None:
+        for assign in self.index.get("assign", []):
+            targets = assignment_targets(assign)
+            value = assignment_value(assign)
+            for target in targets:
+                dotted = dotted_name(target)
+                if dotted is not None:
+                    self.assignments.setdefault(dotted, []).append(assign)
+            if value is None:
+                continue
+            if len(targets) == 1:
+                dotted = dotted_name(targets[0])
+                if dotted is not None:
+                    self._classify(dotted, value, assign)
+            else:
+                self._classify_tuple(targets, value, assign)
+
+    def _classify(self, name: str, value: Node, assign: Node) -> None:
+        value = unwrap(value) or value
+        kind, qualname = self.kind_of_expression(value)
+        if kind is None:
+            return
+        split = split_of_name(name) if kind == "loader" else None
+        if kind == "loader" and split is None and value.type == "call":
+            positional = call_arguments(value)
+            dataset = positional[0] if positional else keyword_arguments(value).get("dataset")
+            if dataset is not None:
+                split = split_of_name(text(dataset))
+        self.entities.setdefault(name, []).append(Entity(name, kind, value, qualname, assign, split))
+
+    def _classify_tuple(self, targets: list[Node], value: Node, assign: Node) -> None:
+        # `model, opt, loader = accelerator.prepare(model, opt, loader)` keeps each kind.
+        value = unwrap(value) or value
+        if value.type != "call" or call_method_name(value) not in ("prepare", "initialize"):
+            return
+        args_node = value.child_by_field_name("arguments")
+        args = [a for a in args_node.named_children if a.type != "keyword_argument"] if args_node is not None else []
+        for target, arg in zip(targets, args, strict=False):
+            target_name = dotted_name(target)
+            arg_name = dotted_name(arg)
+            if target_name is None or arg_name is None:
+                continue
+            kind = self.kind_of_name(arg_name, assign)
+            if kind is not None:
+                split = split_of_name(target_name) if kind == "loader" else None
+                self.entities.setdefault(target_name, []).append(Entity(target_name, kind, arg, None, assign, split))
+
+    def kind_of_expression(self, value: Node) -> tuple[str | None, str | None]:
+        """Classify a value expression (usually a constructor call)."""
+        value = unwrap(value) or value
+        # Peel `.to(device)`, `.cuda()`, `torch.compile(m)`, `DDP(m)` wrappers down to the constructor.
+        while value.type == "call":
+            method = call_method_name(value)
+            func = value.child_by_field_name("function")
+            if func is not None and func.type == "attribute" and method in _MOVE_METHODS:
+                inner = func.child_by_field_name("object")
+                if inner is not None and inner.type == "call":
+                    value = inner
+                    continue
+                if inner is not None:
+                    dotted = dotted_name(inner)
+                    if dotted is not None:
+                        kind = self.kind_of_name(dotted, value)
+                        if kind == "model":
+                            return "model", None
+                break
+            qual = self.qualname(value)
+            if qual in ("torch.compile", "torch.nn.parallel.DistributedDataParallel", "torch.nn.DataParallel",
+                        "torch.distributed.fsdp.FullyShardedDataParallel", "torch.nn.parallel.DataParallel"):
+                args = value.child_by_field_name("arguments")
+                first = args.named_children[0] if args is not None and args.named_children else None
+                if first is not None and first.type == "call":
+                    value = first
+                    continue
+                return "model", qual
+            break
+        if value.type != "call":
+            return None, None
+        qual = self.qualname(value)
+        func = value.child_by_field_name("function")
+        if qual is None and func is not None:
+            local = text(func)
+            info = self.classes.get(local)
+            if info is not None and info.is_model:
+                return "model", local
+            if func.type == "attribute" and text(func.child_by_field_name("attribute")) == "from_pretrained":
+                owner = text(func.child_by_field_name("object"))
+                if owner in self.classes and self.classes[owner].is_model:
+                    return "model", owner
+            return None, None
+        if qual is None:
+            return None, None
+        if apis.is_scheduler(qual):
+            return "scheduler", qual
+        if apis.is_optimizer(qual):
+            return "optimizer", qual
+        if qual in apis.SCALER_NAMES:
+            return "scaler", qual
+        if qual in apis.LOADER_NAMES:
+            return "loader", qual
+        if apis.is_loss(qual):
+            return "loss", qual
+        if qual in apis.PIPELINE_NAMES:
+            return "pipeline", qual
+        if apis.is_resampler(qual):
+            return "resampler", qual
+        if apis.is_sklearn_transformer(qual):
+            return "sklearn_transformer", qual
+        if apis.is_sklearn_estimator(qual):
+            return "sklearn_estimator", qual
+        if apis.is_model_constructor(qual):
+            return "model", qual
+        return None, None
+
+    def entity(self, name: str, at: Node | None = None) -> Entity | None:
+        """The entity bound to dotted `name`, preferring the closest preceding binding in scope."""
+        candidates = self.entities.get(name)
+        if not candidates:
+            return None
+        if at is None or len(candidates) == 1:
+            return candidates[-1]
+        scope = enclosing_scope(at)
+        before = [e for e in candidates if e.assignment.start_byte <= at.start_byte]
+        same_scope = [e for e in before if enclosing_scope(e.assignment).id == scope.id]
+        if same_scope:
+            return same_scope[-1]
+        if before:
+            return before[-1]
+        return candidates[0]
+
+    def kind_of_name(self, name: str, at: Node | None = None) -> str | None:
+        """Entity kind of a dotted name: from its binding, else from what people call such names."""
+        found = self.entity(name, at)
+        if found is not None:
+            return found.kind
+        return kind_from_name(name)
+
+    def kind_of_node(self, node: Node | None, at: Node | None = None) -> str | None:
+        if node is None:
+            return None
+        node = unwrap(node)
+        if node is None:
+            return None
+        dotted = dotted_name(node)
+        if dotted is not None:
+            return self.kind_of_name(dotted, at or node)
+        return self.kind_of_expression(node)[0]
+
+    def is_model_ref(self, node: Node | None) -> bool:
+        """Does `node` name a model (`model`, `self.net`, an instance of a same-file nn.Module)?"""
+        return self.kind_of_node(node) == "model"
+
+    def split_of(self, node: Node | None) -> str | None:
+        """Split (train/val/test) served by the data named by `node`: loader entity or name."""
+        if node is None:
+            return None
+        dotted = dotted_name(unwrap(node))
+        if dotted is None:
+            return None
+        found = self.entity(dotted, node)
+        if found is not None and found.split is not None:
+            return found.split
+        return split_of_name(dotted)
+
+    def value_of(self, name: str, at: Node) -> Node | None:
+        """Value last assigned to dotted `name` before `at`, in `at`'s scope, else at module level."""
+        assigns = self.assignments.get(name)
+        if not assigns:
+            return None
+        scope = enclosing_scope(at)
+        best_same: Node | None = None
+        best_module: Node | None = None
+        for assign in assigns:
+            if assign.start_byte >= at.start_byte:
+                break
+            assign_scope = enclosing_scope(assign)
+            if assign_scope.id == scope.id:
+                best_same = assign
+            elif assign_scope.type == "module":
+                best_module = assign
+        chosen = best_same or best_module
+        if chosen is None:
+            return None
+        targets = assignment_targets(chosen)
+        if len(targets) != 1:
+            return None
+        return assignment_value(chosen)
+
+    # --- effects, summaries and loops --------------------------------------------------------
+
+    def effect_of_call(self, call: Node) -> Effect | None:
+        method = call_method_name(call)
+        if method is None:
+            return None
+        receiver = call_receiver(call)
+        receiver_text = dotted_name(receiver) if receiver is not None else None
+        kind: str | None = None
+        if method == "backward" and receiver is not None:
+            kind = "backward"
+        elif method == "step" and receiver is not None:
+            receiver_kind = self.kind_of_node(receiver, call)
+            if receiver_kind == "scheduler":
+                kind = "sched_step"
+            elif receiver_kind == "scaler":
+                kind = "scaler_step"
+            elif receiver_kind == "optimizer":
+                kind = "opt_step"
+        elif method in ("zero_grad", "clear_grad", "clear_gradients") or (method == "zero_" and receiver_text is not None and re.search(r"\.grad(\.data)?$", receiver_text)):
+            kind = "zero_grad"
+        elif method == "update" and receiver is not None and self.kind_of_node(receiver, call) == "scaler":
+            kind = "scaler_update"
+        elif method in ("train", "eval") and receiver is not None:
+            if self._is_model_receiver(receiver, call):
+                args = call.child_by_field_name("arguments")
+                first = args.named_children[0] if args is not None and args.named_children else None
+                if method == "train" and first is not None and text(first) in ("False", "mode=False"):
+                    kind = "eval_mode"
+                else:
+                    kind = "train_mode" if method == "train" else "eval_mode"
+        elif method == "unscale_":
+            kind = "unscale"
+        elif method in ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients"):
+            kind = "clip"
+        if kind is None:
+            return None
+        return Effect(kind, call, receiver_text)
+
+    def _is_model_receiver(self, receiver: Node, at: Node) -> bool:
+        dotted = dotted_name(receiver)
+        if dotted == "self":
+            owner = self.enclosing_class(at)
+            return owner is not None and owner.is_model
+        if dotted is not None:
+            kind = self.kind_of_name(dotted, at)
+            if kind == "model":
+                return True
+            if kind is not None:
+                return False
+            # Unknown names: `trainer.train()` (HF Trainer) is not a mode switch; `x.eval()` rarely is.
+            return False
+        # `model.module.train()` / `self.models[0].eval()` forms
+        return self.kind_of_node(receiver, at) == "model"
+
+    def effects_in(self, node: Node) -> list[Effect]:
+        effects = []
+        for call in self.calls_in(node):
+            effect = self.effect_of_call(call)
+            if effect is not None:
+                effects.append(effect)
+        return effects
+
+    def _build_function_summaries(self) -> None:
+        for info in self._functions_by_node.values():
+            body = info.node.child_by_field_name("body")
+            if body is None:
+                continue
+            for call in self.calls_in(body):
+                effect = self.effect_of_call(call)
+                if effect is not None:
+                    info.effects.add(effect.kind)
+                callee = self.resolve_local_function(call)
+                if callee is not None and callee is not info:
+                    info.callees.add(callee.qualname)
+        # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`.
+        changed = True
+        rounds = 0
+        while changed and rounds < 10:
+            changed = False
+            rounds += 1
+            for info in self._functions_by_node.values():
+                for callee_name in list(info.callees):
+                    callee = self.functions.get(callee_name)
+                    if callee is None:
+                        continue
+                    before = len(info.effects)
+                    info.effects |= callee.effects
+                    if len(info.effects) != before:
+                        changed = True
+
+    def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
+        result = []
+        for call in self.calls_in(node):
+            helper = self.resolve_local_function(call)
+            if helper is not None and not _is_inside(call, helper.node):
+                result.append((call, helper))
+        return result
+
+    @cached_property
+    def loops(self) -> list[LoopInfo]:
+        result = []
+        for node in self.index.get("loop", []):
+            result.append(
+                LoopInfo(
+                    node=node,
+                    function=self.enclosing_function(node),
+                    effects=self.effects_in(node),
+                    helper_calls=self.helper_calls_in(node),
+                )
+            )
+        return result
+
+    @cached_property
+    def training_loops(self) -> list[LoopInfo]:
+        """Loops that call backward and an optimizer step, directly or through same-file helpers."""
+        return [loop for loop in self.loops if _trains(loop.effect_kinds())]
+
+    def innermost_training_loops(self) -> list[LoopInfo]:
+        """Training loops with no training loop nested inside them (the per-batch loops)."""
+        loops = self.training_loops
+        result = []
+        for loop in loops:
+            nested = any(other is not loop and _is_inside(other.node, loop.node) for other in loops)
+            if not nested:
+                result.append(loop)
+        return result
+
+    def loop_for(self, node: Node) -> LoopInfo | None:
+        for loop in self.loops:
+            if loop.node.id == node.id:
+                return loop
+        return None
+
+    def enclosing_loops(self, node: Node) -> list[LoopInfo]:
+        """Loops containing `node`, innermost first, stopping at a function boundary."""
+        result = []
+        parent = node.parent
+        while parent is not None and parent.type not in ("function_definition", "lambda"):
+            if parent.type in ("for_statement", "while_statement"):
+                loop = self.loop_for(parent)
+                if loop is not None:
+                    result.append(loop)
+            parent = parent.parent
+        return result
+
+    # --- gradient mode -----------------------------------------------------------------------
+
+    def grad_mode_at(self, node: Node) -> str | None:
+        """'no_grad' | 'enable_grad' from the innermost enclosing `with` or decorated function."""
+        parent = node.parent
+        while parent is not None:
+            if parent.type == "with_statement":
+                mode = self.grad_mode_of_with(parent)
+                if mode is not None:
+                    return mode
+            elif parent.type == "function_definition":
+                info = self._functions_by_node.get(parent.id)
+                if info is not None and info.grad_mode is not None:
+                    return info.grad_mode
+            parent = parent.parent
+        return None
+
+    def grad_mode_of_with(self, with_node: Node) -> str | None:
+        clause = next((c for c in with_node.named_children if c.type == "with_clause"), None)
+        if clause is None:
+            return None
+        for item in clause.named_children:
+            value = item.child_by_field_name("value") or (item.named_children[0] if item.named_children else None)
+            if value is not None and value.type == "as_pattern":
+                value = value.named_children[0] if value.named_children else None
+            if value is None or value.type != "call":
+                continue
+            qual = self.qualname(value)
+            if qual in apis.NO_GRAD_CONTEXTS:
+                return "no_grad"
+            if qual in apis.ENABLE_GRAD_CONTEXTS:
+                return "enable_grad"
+            if qual == apis.SET_GRAD_ENABLED:
+                args = value.child_by_field_name("arguments")
+                first = args.named_children[0] if args is not None and args.named_children else None
+                if first is not None and first.type == "false":
+                    return "no_grad"
+                if first is not None and first.type == "true":
+                    return "enable_grad"
+        return None
+
+    # --- evaluation passes -------------------------------------------------------------------
+
+    @cached_property
+    def eval_passes(self) -> list[EvalPass]:
+        passes: list[EvalPass] = []
+        for info in self._functions_by_node.values():
+            if _EVAL_FUNCTION.search(info.name) and "train" not in info.name.lower():
+                if "backward" in info.effects or not self._calls_a_model(info.node):
+                    continue
+                if info.owner is not None and info.name in ("validation_step", "test_step", "predict_step"):
+                    continue  # Lightning switches modes and grad itself
+                passes.append(EvalPass(info.node, "function", info))
+        for with_node in self.index.get("with", []):
+            if self.grad_mode_of_with(with_node) != "no_grad":
+                continue
+            if any(e.kind == "backward" for e in self.effects_in(with_node)):
+                continue
+            if self._calls_a_model(with_node):
+                passes.append(EvalPass(with_node, "no_grad_block", self.enclosing_function(with_node)))
+        passes.sort(key=lambda p: p.node.start_byte)
+        return passes
+
+    def model_calls_in(self, node: Node) -> list[Node]:
+        """Calls that run a model forward: `model(x)`, `self.net(x)`, `model.generate(...)`."""
+        result = []
+        for call in self.calls_in(node):
+            func = call.child_by_field_name("function")
+            if func is None:
+                continue
+            if (func.type in ("identifier", "attribute") and self.is_model_ref(func)) or (func.type == "attribute" and text(func.child_by_field_name("attribute")) in (
+                "generate", "forward", "predict", "predict_on_batch"
+            ) and self.is_model_ref(func.child_by_field_name("object"))):
+                result.append(call)
+        return result
+
+    def _calls_a_model(self, node: Node) -> bool:
+        return bool(self.model_calls_in(node))
+
+    # --- file-level facts --------------------------------------------------------------------
+
+    def _script_cell_starts(self) -> list[int]:
+        starts = []
+        for line in range(self.source.line_count):
+            raw = self.source.line_bytes(line)
+            if raw.startswith(b"# %%") or raw.startswith(b"#%%") or raw.startswith(b"# In["):
+                starts.append(line)
+        return starts
+
+    def is_last_statement_of_cell(self, statement: Node) -> bool:
+        """True when `statement` is the last top-level statement of a notebook / `# %%` cell."""
+        if not self.cell_starts or statement.parent is None or statement.parent.type != "module":
+            return False
+        nxt = statement.next_named_sibling
+        while nxt is not None and nxt.type == "comment":
+            if self.source.line_bytes(nxt.start_point.row).lstrip().startswith((b"# %%", b"#%%", b"# In[")):
+                return True
+            nxt = nxt.next_named_sibling
+        if nxt is None:
+            return True
+        row = statement.end_point.row
+        next_row = nxt.start_point.row
+        return any(row < start <= next_row for start in self.cell_starts)
+
+    def seed_calls(self) -> list[Node]:
+        return [call for call in self.calls if _SEED_CALL.search(text(call.child_by_field_name("function")))]
+
+    def top_level_statements(self) -> Iterable[Node]:
+        return (child for child in self.root.named_children)
+
+
+def _trains(kinds: set[str]) -> bool:
+    return "backward" in kinds and bool(kinds & {"opt_step", "scaler_step"})
+
+
+def _is_inside(node: Node, container: Node) -> bool:
+    return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
+
+
+def iter_effects(loop: LoopInfo, model: SemanticModel) -> Iterator[Effect]:
+    """Effects of a loop in execution order, expanding same-file helper calls in place."""
+    helpers = {call.id: helper for call, helper in loop.helper_calls}
+    direct = {effect.call.id: effect for effect in loop.effects}
+    for call in model.calls_in(loop.node):
+        if call.id in direct:
+            yield direct[call.id]
+        helper = helpers.get(call.id)
+        if helper is not None:
+            for kind in sorted(helper.effects):
+                yield Effect(kind, call, None, via=helper)

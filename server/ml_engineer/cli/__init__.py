@@ -1,0 +1,1 @@
+"""Command line: `ml-engineer check | rule | ask | review | serve`."""

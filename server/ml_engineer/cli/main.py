@@ -1,0 +1,75 @@
+"""Entry point: subcommands import their heavy dependencies (pygls, anthropic) only when used."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ml-engineer", description="A senior ML engineer reading over your shoulder.")
+    parser.add_argument("--version", action="version", version=f"ml-engineer {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from .check import add_check_arguments
+
+    add_check_arguments(sub.add_parser("check", help="check files for ML pitfalls"))
+
+    from .rule import add_rule_arguments
+
+    add_rule_arguments(sub.add_parser("rule", help="show a rule's documentation"))
+
+    try:
+        from .ask import add_ask_arguments
+    except ImportError:
+        add_ask_arguments = None
+    if add_ask_arguments is not None:
+        add_ask_arguments(sub.add_parser("ask", help="ask the ML engineer about code"))
+
+    try:
+        from .review import add_review_arguments
+    except ImportError:
+        add_review_arguments = None
+    if add_review_arguments is not None:
+        add_review_arguments(sub.add_parser("review", help="AI review of a file or function"))
+
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)")
+    serve.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "check":
+        from .check import run_check
+
+        return run_check(args)
+    if args.command == "rule":
+        from .rule import run_rule
+
+        return run_rule(args)
+    if args.command == "ask":
+        from .ask import run_ask
+
+        return run_ask(args)
+    if args.command == "review":
+        from .review import run_review
+
+        return run_review(args)
+    if args.command == "serve":
+        try:
+            from ..lsp.server import run_server
+        except ImportError as error:
+            print(f"ml-engineer serve: the language server is not available: {error}", file=sys.stderr)
+            return 2
+        return run_server(tcp=args.tcp, log_level=args.log_level)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
