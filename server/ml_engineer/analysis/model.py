@@ -782,7 +782,7 @@ class SemanticModel:
         return [call for call in self.calls if _SEED_CALL.search(text(call.child_by_field_name("function")))]
 
     def top_level_statements(self) -> Iterable[Node]:
-        return (child for child in self.root.named_children)
+        return (child for child in self.root.named_children if child.type != "comment")
 
 
 def _trains(kinds: set[str]) -> bool:

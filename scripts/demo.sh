@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets up a virtualenv and runs the main job: analysis of examples/ and an offline answer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e .
+echo "== ml-engineer check examples/"
+.venv/bin/ml-engineer check examples/ || true
+echo
+echo "== ml-engineer ask (offline backend: no API key needed)"
+.venv/bin/ml-engineer ask examples/train_classifier.py:60-75 "Why is my training loss not going down?" --backend offline
