@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { serverEnvironment } from '../src/serverEnvironment';
+import { answersOffline, DEFAULT_SETTINGS, toServerSettings } from '../src/settings';
+
+const getter = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('settings mapping', () => {
+  it('gives the protocol defaults when nothing is set', () => {
+    assert.deepEqual(toServerSettings(getter({}), { trusted: true }), DEFAULT_SETTINGS);
+  });
+
+  it('maps every key to the shape of docs/lsp-protocol.md', () => {
+    const settings = toServerSettings(
+      getter({
+        'rules.select': ['ML1', ' ML203 '],
+        'rules.ignore': ['ML105'],
+        'rules.severity': { ml101: 'Error', ML102: 'hint' },
+        debounceMs: 350,
+        'codeLens.enabled': false,
+        maxFileSizeBytes: 1000,
+        'agent.backend': 'anthropic',
+        'agent.name': 'reviewer',
+        'agent.model': 'claude-sonnet-4-5',
+        'agent.baseUrl': 'http://127.0.0.1:8080',
+        'agent.maxContextTokens': 3000,
+        'agent.maxTokens': 512,
+        'agent.excludePaths': ['**/secrets/**'],
+      }),
+      { trusted: true },
+    );
+    assert.deepEqual(settings, {
+      rules: { select: ['ML1', 'ML203'], ignore: ['ML105'], severity: { ML101: 'error', ML102: 'hint' } },
+      debounceMs: 350,
+      codeLens: { enabled: false },
+      maxFileSizeBytes: 1000,
+      agent: {
+        backend: 'anthropic',
+        name: 'reviewer',
+        model: 'claude-sonnet-4-5',
+        baseUrl: 'http://127.0.0.1:8080',
+        maxContextTokens: 3000,
+        maxTokens: 512,
+        excludePaths: ['**/secrets/**'],
+      },
+    });
+  });
+
+  it('replaces invalid values by defaults instead of passing them on', () => {
+    const settings = toServerSettings(
+      getter({ 'agent.backend': 'openai', debounceMs: -5, 'rules.select': 'ML1', 'rules.severity': { ML101: 'fatal' }, 'agent.maxTokens': Number.NaN }),
+      { trusted: true },
+    );
+    assert.equal(settings.agent.backend, 'auto');
+    assert.equal(settings.debounceMs, 200);
+    assert.deepEqual(settings.rules.select, []);
+    assert.deepEqual(settings.rules.severity, {});
+    assert.equal(settings.agent.maxTokens, 2048);
+  });
+
+  it('forces the offline backend in an untrusted workspace', () => {
+    const settings = toServerSettings(getter({ 'agent.backend': 'anthropic' }), { trusted: false });
+    assert.equal(settings.agent.backend, 'offline');
+  });
+
+  it('never carries an API key', () => {
+    const settings = toServerSettings(getter({ 'agent.apiKey': 'sk-ant-secret' }), { trusted: true });
+    assert.ok(!JSON.stringify(settings).includes('sk-ant-secret'));
+  });
+
+  it('knows when answers are offline', () => {
+    const auto = toServerSettings(getter({}), { trusted: true });
+    assert.equal(answersOffline(auto, false), true);
+    assert.equal(answersOffline(auto, true), false);
+    assert.equal(answersOffline(toServerSettings(getter({ 'agent.backend': 'offline' }), { trusted: true }), true), true);
+    assert.equal(answersOffline(toServerSettings(getter({ 'agent.backend': 'anthropic' }), { trusted: true }), false), false);
+  });
+});
+
+describe('server environment', () => {
+  it('passes the stored key as ANTHROPIC_API_KEY', () => {
+    const env = serverEnvironment({ PATH: '/bin' }, 'sk-ant-1', { trusted: true });
+    assert.equal(env.ANTHROPIC_API_KEY, 'sk-ant-1');
+    assert.equal(env.PATH, '/bin');
+  });
+
+  it('keeps an inherited key when none is stored', () => {
+    assert.equal(serverEnvironment({ ANTHROPIC_API_KEY: 'sk-ant-env' }, undefined, { trusted: true }).ANTHROPIC_API_KEY, 'sk-ant-env');
+  });
+
+  it('gives no key at all to the server of an untrusted workspace', () => {
+    const env = serverEnvironment({ ANTHROPIC_API_KEY: 'sk-ant-env' }, 'sk-ant-1', { trusted: false });
+    assert.equal(env.ANTHROPIC_API_KEY, undefined);
+  });
+
+  it('does not modify the environment it was given', () => {
+    const base = { PATH: '/bin' };
+    serverEnvironment(base, 'sk-ant-1', { trusted: true });
+    assert.deepEqual(base, { PATH: '/bin' });
+  });
+});
