@@ -203,27 +203,23 @@ def _parse_front_matter(front_text: str, path: str) -> tuple[dict[str, Any], dic
 
 
 def _parse_lenient(front_text: str) -> tuple[dict[str, Any], dict[str, int]] | None:
-    """One ``key: value`` per top-level line, indented lines continuing the value (as Claude Code reads it).
+    """One ``key: value`` per line, the value taken verbatim (as Claude Code reads it).
 
     Returns ``None`` when a top-level line is not ``key: value``, so the strict error is reported.
     """
     data: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
-    current: str | None = None
     for index, line in enumerate(front_text.splitlines()):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line[0] in " \t":
-            if current is None:
-                return None
-            data[current] = (str(data[current]) + " " + line.strip()).strip()
-            continue
+            return None  # nested YAML: only the strict parser can read it
         m = _LENIENT_KEY.match(line)
         if m is None:
             return None
-        current = m.group("key")
-        data[current] = _unquote((m.group("value") or "").strip())
-        key_lines[current] = index + 2
+        key = m.group("key")
+        data[key] = _unquote((m.group("value") or "").strip())
+        key_lines[key] = index + 2
     return (data, key_lines) if data else None
 
 

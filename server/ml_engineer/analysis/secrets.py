@@ -175,6 +175,11 @@ def find_secrets(text: str) -> list[SecretMatch]:
         if not overlapping:
             chosen.append(cand)
             continue
+        # The same value found by its format and by its assignment: keep the format, add the name.
+        same = next((c for c in overlapping if c[:2] == cand[:2]), None)
+        if same is not None and same[3] is None and cand[3] is not None:
+            chosen[chosen.index(same)] = (same[0], same[1], same[2], cand[3])
+            continue
         # Replace a generic detection by a specific one over the same value.
         if cand[2] != "generic" and all(c[2] == "generic" for c in overlapping):
             for c in overlapping:
