@@ -1,0 +1,135 @@
+"""Shared questions the training-loop rules (ML101-ML111) ask about iterations and control flow."""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from ..model import Effect, FunctionInfo, LoopInfo, SemanticModel
+from ..source import Span
+from ..syntax import call_arguments, dotted_name, is_inside, text
+
+# Node types that start a new "iteration": what runs once per pass of a loop or per call.
+_UNIT_TYPES = frozenset({"for_statement", "while_statement", "function_definition", "lambda", "module"})
+_STEP_KINDS = frozenset({"opt_step", "scaler_step"})
+# Helpers from other files that clear gradients (`reset_grads(model)`, `clear_gradients()`).
+_CLEARS_GRAD_NAME = re.compile(r"(zero|clear|reset|free)_?grad|grads?_?(zero|clear|reset)|_foreach_zero_")
+
+
+def iteration_unit(node: Node) -> Node:
+    """The innermost loop, function or module around `node`: one pass of it is one iteration."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _UNIT_TYPES:
+            return parent
+        parent = parent.parent
+    return node
+
+
+def loop_header_span(loop: Node) -> Span:
+    """The `for x in y` / `while cond` part of a loop, so the squiggle stays on one line."""
+    body = loop.child_by_field_name("body")
+    header_end = loop.end_byte
+    for field_name in ("right", "condition"):
+        part = loop.child_by_field_name(field_name)
+        if part is not None:
+            header_end = part.end_byte
+            break
+    if body is not None and header_end > body.start_byte:
+        header_end = body.start_byte
+    return Span(loop.start_byte, header_end)
+
+
+def exclusive_branches(a: Node, b: Node) -> bool:
+    """True when `a` and `b` sit in different branches of one if/elif/else or conditional expression."""
+    parent = a.parent
+    while parent is not None:
+        if parent.type in ("if_statement", "conditional_expression") and is_inside(b, parent) and not is_inside(a, b):
+            branch_a = _branch_of(a, parent)
+            branch_b = _branch_of(b, parent)
+            if branch_a is not None and branch_b is not None and branch_a != branch_b:
+                return True
+        parent = parent.parent
+    return False
+
+
+def _branch_of(node: Node, statement: Node) -> int | None:
+    """Index of the branch of `statement` that contains `node`; None when it is in the condition."""
+    condition = statement.child_by_field_name("condition")
+    if statement.type == "conditional_expression":
+        named = statement.named_children
+        condition = named[1] if len(named) == 3 else None
+    for index, child in enumerate(statement.named_children):
+        if is_inside(node, child):
+            if condition is not None and child.id == condition.id:
+                return None
+            return index
+    return None
+
+
+def step_target(effect: Effect) -> str | None:
+    """The optimizer an optimizer step updates: `opt` for `opt.step()` and for `scaler.step(opt)`."""
+    if effect.kind == "scaler_step":
+        args = call_arguments(effect.call)
+        return dotted_name(args[0]) if args else None
+    return effect.receiver
+
+
+def ordered_effects(model: SemanticModel, region: Node) -> list[Effect]:
+    """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds."""
+    result: list[Effect] = []
+    for call in model.calls_in(region):
+        effect = model.effect_of_call(call)
+        if effect is not None:
+            result.append(effect)
+            continue
+        helper = model.resolve_local_function(call)
+        if helper is not None and not is_inside(call, helper.node):
+            for kind in sorted(helper.effects):
+                result.append(Effect(kind, call, None, via=helper))
+    return result
+
+
+def is_step(effect: Effect) -> bool:
+    return effect.kind in _STEP_KINDS
+
+
+def clears_grads_in(model: SemanticModel, region: Node, seen: set[int] | None = None) -> bool:
+    """Does `region` clear gradients: `zero_grad()`, `p.grad = None`, `p.grad.zero_()`, a helper that does?"""
+    seen = seen if seen is not None else set()
+    for call in model.calls_in(region):
+        effect = model.effect_of_call(call)
+        if effect is not None and effect.kind == "zero_grad":
+            return True
+        func = call.child_by_field_name("function")
+        name = text(func.child_by_field_name("attribute")) if func is not None and func.type == "attribute" else text(func)
+        if _CLEARS_GRAD_NAME.search(name):
+            return True
+        helper = model.resolve_local_function(call)
+        if helper is not None and helper.node.id not in seen and not is_inside(call, helper.node):
+            seen.add(helper.node.id)
+            if "zero_grad" in helper.effects or clears_grads_in(model, helper.node, seen):
+                return True
+    for capture in ("assign", "augassign"):
+        for assign in model.nodes_in(capture, region):
+            left = assign.child_by_field_name("left")
+            if left is not None and left.type == "attribute" and text(left.child_by_field_name("attribute")) == "grad":
+                return True
+    return False
+
+
+def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopInfo]) -> set[str]:
+    """Effect kinds a loop performs itself, outside training loops nested in it."""
+    kinds: set[str] = set()
+    for effect in loop.effects:
+        if not any(is_inside(effect.call, inner.node) for inner in nested):
+            kinds.add(effect.kind)
+    for call, helper in loop.helper_calls:
+        if not any(is_inside(call, inner.node) for inner in nested):
+            kinds |= helper.effects
+    return kinds
+
+
+def function_of(model: SemanticModel, node: Node) -> FunctionInfo | None:
+    return model.enclosing_function(node)
