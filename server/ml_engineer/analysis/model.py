@@ -175,6 +175,12 @@ _SEED_CALL = re.compile(
     r"(^|\.)(manual_seed|manual_seed_all|seed|set_seed|seed_everything|set_random_seed|PRNGKey|default_rng|"
     r"use_deterministic_algorithms)$"
 )
+_EFFECT_METHOD = re.compile(
+    rb"(?:\.\s*|(?<![\w.]))(backward|step|zero_grad|clear_grad|clear_gradients|zero_|update|train|eval|unscale_|"
+    rb"clip_grad_norm_|clip_grad_value_|clip_grad_norm|clip_gradients)\s*\("
+)
+_CALLED_NAME = re.compile(rb"(?<![\w])([A-Za-z_]\w*)\s*\(")
+_CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 
 
@@ -188,14 +194,24 @@ class SemanticModel:
         self.imports = ImportTable.build(self.index.get("import", []))
         self.calls: list[Node] = self.index.get("call", [])
         self._call_starts = [call.start_byte for call in self.calls]
+        # Narrow call lists, so per-function and per-loop work skips ordinary calls. A byte regex
+        # plus a node lookup per hit is several times cheaper than query predicates.
+        self._effect_calls = self._calls_at_names(_EFFECT_METHOD)
+        self._effect_starts = [call.start_byte for call in self._effect_calls]
         self._qualname_cache: dict[int, str | None] = {}
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self._functions_by_node: dict[int, FunctionInfo] = {}
         self._build_classes_and_functions()
+        self._local_calls = self._calls_at_names(_CALLED_NAME, self._local_function_names())
+        self._local_starts = [call.start_byte for call in self._local_calls]
         self.assignments: dict[str, list[Node]] = {}
+        self._assignments_by_scope: dict[tuple[str, int], list[Node]] = {}
+        self._scope_of_assign: dict[int, int] = {}
         self.entities: dict[str, list[Entity]] = {}
+        self._entities_by_scope: dict[tuple[str, int], list[Entity]] = {}
+        self._effect_cache: dict[int, Effect | None] = {}
         self._build_assignments_and_entities()
         self._build_function_summaries()
 
@@ -301,6 +317,31 @@ class SemanticModel:
                 return True
         return False
 
+    def _local_function_names(self) -> frozenset[bytes]:
+        names = {info.name.encode() for info in self._functions_by_node.values()}
+        return frozenset(names)
+
+    def _calls_at_names(self, pattern: re.Pattern[bytes], names: frozenset[bytes] | None = None) -> list[Node]:
+        """Call nodes whose callee ends in a name matched by `pattern` (group 1), in document order."""
+        calls: dict[int, Node] = {}
+        root = self.root
+        for match in pattern.finditer(self.source.data):
+            if names is not None and match.group(1) not in names:
+                continue
+            ident = root.descendant_for_byte_range(match.start(1), match.end(1))
+            if ident is None or ident.type != "identifier":
+                continue
+            parent = ident.parent
+            if parent is not None and parent.type == "attribute":
+                if parent.child_by_field_name("attribute") != ident:
+                    continue
+                callee, call = parent, parent.parent
+            else:
+                callee, call = ident, parent
+            if call is not None and call.type == "call" and call.child_by_field_name("function") == callee:
+                calls[call.id] = call
+        return sorted(calls.values(), key=lambda node: node.start_byte)
+
     def enclosing_function(self, node: Node) -> FunctionInfo | None:
         parent = node.parent
         while parent is not None:
@@ -344,10 +385,13 @@ class SemanticModel:
         for assign in self.index.get("assign", []):
             targets = assignment_targets(assign)
             value = assignment_value(assign)
+            scope_id = enclosing_scope(assign).id
+            self._scope_of_assign[assign.id] = scope_id
             for target in targets:
                 dotted = dotted_name(target)
                 if dotted is not None:
                     self.assignments.setdefault(dotted, []).append(assign)
+                    self._assignments_by_scope.setdefault((dotted, scope_id), []).append(assign)
             if value is None:
                 continue
             if len(targets) == 1:
@@ -368,7 +412,7 @@ class SemanticModel:
             dataset = positional[0] if positional else keyword_arguments(value).get("dataset")
             if dataset is not None:
                 split = split_of_name(text(dataset))
-        self.entities.setdefault(name, []).append(Entity(name, kind, value, qualname, assign, split))
+        self._add_entity(Entity(name, kind, value, qualname, assign, split))
 
     def _classify_tuple(self, targets: list[Node], value: Node, assign: Node) -> None:
         # `model, opt, loader = accelerator.prepare(model, opt, loader)` keeps each kind.
@@ -385,7 +429,12 @@ class SemanticModel:
             kind = self.kind_of_name(arg_name, assign)
             if kind is not None:
                 split = split_of_name(target_name) if kind == "loader" else None
-                self.entities.setdefault(target_name, []).append(Entity(target_name, kind, arg, None, assign, split))
+                self._add_entity(Entity(target_name, kind, arg, None, assign, split))
+
+    def _add_entity(self, entity: Entity) -> None:
+        self.entities.setdefault(entity.name, []).append(entity)
+        scope_id = self._scope_of_assign.get(entity.assignment.id, self.root.id)
+        self._entities_by_scope.setdefault((entity.name, scope_id), []).append(entity)
 
     def kind_of_expression(self, value: Node) -> tuple[str | None, str | None]:
         """Classify a value expression (usually a constructor call)."""
@@ -461,14 +510,13 @@ class SemanticModel:
             return None
         if at is None or len(candidates) == 1:
             return candidates[-1]
-        scope = enclosing_scope(at)
-        before = [e for e in candidates if e.assignment.start_byte <= at.start_byte]
-        same_scope = [e for e in before if enclosing_scope(e.assignment).id == scope.id]
-        if same_scope:
-            return same_scope[-1]
-        if before:
-            return before[-1]
-        return candidates[0]
+        scope_id = enclosing_scope(at).id
+        position = at.start_byte
+        chosen = _last_before(self._entities_by_scope.get((name, scope_id), []), position)
+        if chosen is not None:
+            return chosen
+        module_level = self._entities_by_scope.get((name, self.root.id), [])
+        return _last_before(module_level, position) or _last_before(candidates, position) or candidates[0]
 
     def kind_of_name(self, name: str, at: Node | None = None) -> str | None:
         """Entity kind of a dotted name: from its binding, else from what people call such names."""
@@ -506,21 +554,12 @@ class SemanticModel:
 
     def value_of(self, name: str, at: Node) -> Node | None:
         """Value last assigned to dotted `name` before `at`, in `at`'s scope, else at module level."""
-        assigns = self.assignments.get(name)
-        if not assigns:
+        if name not in self.assignments:
             return None
-        scope = enclosing_scope(at)
-        best_same: Node | None = None
-        best_module: Node | None = None
-        for assign in assigns:
-            if assign.start_byte >= at.start_byte:
-                break
-            assign_scope = enclosing_scope(assign)
-            if assign_scope.id == scope.id:
-                best_same = assign
-            elif assign_scope.type == "module":
-                best_module = assign
-        chosen = best_same or best_module
+        scope_id = enclosing_scope(at).id
+        chosen = _last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
+        if chosen is None and scope_id != self.root.id:
+            chosen = _last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
         if chosen is None:
             return None
         targets = assignment_targets(chosen)
@@ -531,6 +570,12 @@ class SemanticModel:
     # --- effects, summaries and loops --------------------------------------------------------
 
     def effect_of_call(self, call: Node) -> Effect | None:
+        key = call.id
+        if key not in self._effect_cache:
+            self._effect_cache[key] = self._compute_effect(call)
+        return self._effect_cache[key]
+
+    def _compute_effect(self, call: Node) -> Effect | None:
         method = call_method_name(call)
         if method is None:
             return None
@@ -585,7 +630,7 @@ class SemanticModel:
 
     def effects_in(self, node: Node) -> list[Effect]:
         effects = []
-        for call in self.calls_in(node):
+        for call in _slice(self._effect_calls, self._effect_starts, node):
             effect = self.effect_of_call(call)
             if effect is not None:
                 effects.append(effect)
@@ -596,12 +641,10 @@ class SemanticModel:
             body = info.node.child_by_field_name("body")
             if body is None:
                 continue
-            for call in self.calls_in(body):
-                effect = self.effect_of_call(call)
-                if effect is not None:
-                    info.effects.add(effect.kind)
-                callee = self.resolve_local_function(call)
-                if callee is not None and callee is not info:
+            for effect in self.effects_in(body):
+                info.effects.add(effect.kind)
+            for _call, callee in self.helper_calls_in(body):
+                if callee is not info:
                     info.callees.add(callee.qualname)
         # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`.
         changed = True
@@ -621,7 +664,7 @@ class SemanticModel:
 
     def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
         result = []
-        for call in self.calls_in(node):
+        for call in _slice(self._local_calls, self._local_starts, node):
             helper = self.resolve_local_function(call)
             if helper is not None and not _is_inside(call, helper.node):
                 result.append((call, helper))
@@ -756,12 +799,7 @@ class SemanticModel:
     # --- file-level facts --------------------------------------------------------------------
 
     def _script_cell_starts(self) -> list[int]:
-        starts = []
-        for line in range(self.source.line_count):
-            raw = self.source.line_bytes(line)
-            if raw.startswith(b"# %%") or raw.startswith(b"#%%") or raw.startswith(b"# In["):
-                starts.append(line)
-        return starts
+        return [self.source.line_of(match.start()) for match in _CELL_MARKER.finditer(self.source.data)]
 
     def is_last_statement_of_cell(self, statement: Node) -> bool:
         """True when `statement` is the last top-level statement of a notebook / `# %%` cell."""
@@ -783,6 +821,24 @@ class SemanticModel:
 
     def top_level_statements(self) -> Iterable[Node]:
         return (child for child in self.root.named_children if child.type != "comment")
+
+
+def _slice(nodes: list[Node], starts: list[int], container: Node) -> list[Node]:
+    lo = bisect.bisect_left(starts, container.start_byte)
+    hi = bisect.bisect_left(starts, container.end_byte)
+    end = container.end_byte
+    return [node for node in nodes[lo:hi] if node.end_byte <= end]
+
+
+def _last_before(entities: list[Entity], position: int) -> Entity | None:
+    # entities are in document order
+    index = bisect.bisect_right([e.assignment.start_byte for e in entities], position)
+    return entities[index - 1] if index else None
+
+
+def _last_node_before(nodes: list[Node], position: int) -> Node | None:
+    index = bisect.bisect_left([n.start_byte for n in nodes], position)
+    return nodes[index - 1] if index else None
 
 
 def _trains(kinds: set[str]) -> bool:

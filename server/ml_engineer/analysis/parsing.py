@@ -58,6 +58,8 @@ def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
 def index_nodes(root: Node) -> dict[str, list[Node]]:
     """Capture name -> nodes in document order, for every kind in the index query."""
     captures = QueryCursor(index_query()).captures(root)
+    for name in [name for name in captures if name.startswith("_")]:
+        del captures[name]  # predicate helpers, not index entries
     for nodes in captures.values():
         nodes.sort(key=lambda node: node.start_byte)
     return captures
