@@ -1,0 +1,373 @@
+"""What a PyTorch expression outputs (probabilities, log-probabilities, raw logits) and which loss eats it.
+
+Shared by the loss-family rules (ML501, ML502, ML503, ML507). The tracing is deliberately
+conservative: it follows plain assignments in the same scope, `self.x` attributes assigned once in
+the class, `nn.Sequential` containers and same-file `nn.Module.forward` methods. Anything it cannot
+see through is `None` (unknown), which every rule treats as "stay quiet".
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from ..findings import Related
+from ..model import SemanticModel
+from ..syntax import (
+    argument,
+    call_method_name,
+    call_receiver,
+    dotted_name,
+    enclosing_scope,
+    is_inside,
+    statement_of,
+    text,
+    unwrap,
+)
+
+_MAX_DEPTH = 8
+
+# Functional / tensor-level activations, by qualified name.
+_FUNCTION_KINDS: dict[str, str] = {
+    "torch.nn.functional.softmax": "softmax",
+    "torch.softmax": "softmax",
+    "torch.special.softmax": "softmax",
+    "torch.nn.functional.log_softmax": "log_softmax",
+    "torch.log_softmax": "log_softmax",
+    "torch.special.log_softmax": "log_softmax",
+    "torch.sigmoid": "sigmoid",
+    "torch.nn.functional.sigmoid": "sigmoid",
+    "torch.special.expit": "sigmoid",
+    "torch.nn.functional.linear": "raw",
+}
+# Tensor methods that are activations: `logits.softmax(dim=-1)`.
+_METHOD_KINDS = {"softmax": "softmax", "log_softmax": "log_softmax", "sigmoid": "sigmoid"}
+# Layers, by constructor.
+_LAYER_KINDS: dict[str, str] = {
+    "torch.nn.Softmax": "softmax",
+    "torch.nn.LogSoftmax": "log_softmax",
+    "torch.nn.Sigmoid": "sigmoid",
+    "torch.nn.Linear": "raw",
+    "torch.nn.LazyLinear": "raw",
+    "torch.nn.Bilinear": "raw",
+    "torch.nn.Conv1d": "raw",
+    "torch.nn.Conv2d": "raw",
+    "torch.nn.Conv3d": "raw",
+}
+# Methods/functions that keep the meaning of their input (shape, dtype, device changes).
+_PASSTHROUGH_METHODS = frozenset(
+    {"squeeze", "unsqueeze", "view", "view_as", "reshape", "flatten", "float", "double", "half", "to", "cuda",
+     "cpu", "contiguous", "type", "permute", "transpose", "clamp", "clip", "squeeze_", "reshape_as"}
+)
+_PASSTHROUGH_FUNCTIONS = frozenset({"torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip"})
+_LOG_FUNCTIONS = frozenset({"torch.log"})
+# Wrappers that return the module they wrap.
+_WRAPPERS = frozenset(
+    {"torch.compile", "torch.nn.DataParallel", "torch.nn.parallel.DataParallel",
+     "torch.nn.parallel.DistributedDataParallel", "torch.distributed.fsdp.FullyShardedDataParallel"}
+)
+_MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "train", "eval", "requires_grad_"})
+
+# Loss consumers: kind -> display name.
+LOSS_FUNCTIONS: dict[str, str] = {
+    "torch.nn.functional.cross_entropy": "cross_entropy",
+    "torch.nn.functional.binary_cross_entropy_with_logits": "bce_with_logits",
+    "torch.nn.functional.binary_cross_entropy": "bce",
+    "torch.nn.functional.nll_loss": "nll",
+}
+LOSS_CLASSES: dict[str, str] = {
+    "torch.nn.CrossEntropyLoss": "cross_entropy",
+    "torch.nn.BCEWithLogitsLoss": "bce_with_logits",
+    "torch.nn.BCELoss": "bce",
+    "torch.nn.NLLLoss": "nll",
+}
+
+
+@dataclass(frozen=True)
+class Output:
+    """What an expression holds, and the node that made it so (for related information)."""
+
+    kind: str  # softmax | log_softmax | sigmoid | raw
+    producer: Node
+    via: str  # short description: "F.softmax(...)", "Net.forward", "nn.Sequential"
+
+
+@dataclass(frozen=True)
+class LossCall:
+    call: Node
+    kind: str  # cross_entropy | bce_with_logits | bce | nll
+    input: Node
+    definition: Node | None  # the constructor call, when the loss is an object defined elsewhere
+    label: str  # what the user calls it: "criterion", "F.cross_entropy"
+
+
+def short(node: Node, limit: int = 40) -> str:
+    value = " ".join(text(node).split())
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+class OutputTracer:
+    """Answers "what does this expression output?" for one semantic model."""
+
+    def __init__(self, model: SemanticModel):
+        self.model = model
+        self._class_kinds: dict[str, Output | None] = {}
+
+    # --- definitions -------------------------------------------------------------------------
+
+    def self_attribute_value(self, dotted: str, at: Node) -> Node | None:
+        """The single value assigned to `self.x` inside the class enclosing `at`."""
+        owner = self.model.enclosing_class(at)
+        if owner is None:
+            return None
+        return self.class_attribute_value(owner.node, dotted)
+
+    def class_attribute_value(self, class_node: Node, dotted: str) -> Node | None:
+        assigns = [a for a in self.model.assignments.get(dotted, []) if is_inside(a, class_node)]
+        if len(assigns) != 1:
+            return None
+        right = assigns[0].child_by_field_name("right")
+        if right is None or right.type == "assignment":
+            return None
+        left = assigns[0].child_by_field_name("left")
+        if left is None or dotted_name(left) != dotted:
+            return None
+        return right
+
+    def value_of(self, dotted: str, use: Node) -> Node | None:
+        """The value bound to `dotted` where `use` reads it (None when it comes from a parameter)."""
+        if dotted.startswith("self."):
+            return self.self_attribute_value(dotted, use)
+        statement = statement_of(use)
+        value = self.model.value_of(dotted, statement)
+        if value is None:
+            return None
+        scope = enclosing_scope(use)
+        if enclosing_scope(value).id != scope.id and scope.type == "function_definition":
+            info = self.model.function_for_node(scope)
+            if info is not None and dotted.split(".")[0] in info.params:
+                return None  # a parameter shadows the module-level name
+        return value
+
+    def module_definition(self, node: Node | None, use: Node, depth: int = 0) -> Node | None:
+        """The constructor call (or same-file class instantiation) a module reference stands for."""
+        node = unwrap(node)
+        if node is None or depth > _MAX_DEPTH:
+            return None
+        if node.type == "call":
+            func = node.child_by_field_name("function")
+            method = call_method_name(node)
+            if func is not None and func.type == "attribute" and method in _MOVE_METHODS:
+                return self.module_definition(func.child_by_field_name("object"), use, depth + 1)
+            if self.model.qualname(node) in _WRAPPERS:
+                return self.module_definition(argument(node, 0, "model"), use, depth + 1)
+            return node
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        if self.model.qualname(node) is not None and not dotted.startswith("self."):
+            return node  # an imported function such as F.cross_entropy
+        value = self.value_of(dotted, use)
+        if value is None:
+            value = self._entity_value(dotted, use)
+        if value is None:
+            return None
+        return self.module_definition(value, value, depth + 1)
+
+    def _entity_value(self, dotted: str, use: Node) -> Node | None:
+        """A binding `value_of` misses (e.g. made inside a `with` or `if` at module level), same scope only."""
+        if dotted.startswith("self."):
+            return None
+        entity = self.model.entity(dotted, use)
+        if entity is None or entity.assignment.start_byte > use.start_byte:
+            return None
+        if enclosing_scope(entity.assignment).id != enclosing_scope(use).id:
+            return None
+        return entity.node
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def output_of(self, expr: Node | None, depth: int = 0) -> Output | None:
+        expr = unwrap(expr)
+        if expr is None or depth > _MAX_DEPTH:
+            return None
+        if expr.type == "subscript":
+            return self.output_of(expr.child_by_field_name("value"), depth + 1)
+        if expr.type in ("identifier", "attribute"):
+            dotted = dotted_name(expr)
+            if dotted is None or (self.model.qualname(expr) is not None and not dotted.startswith("self.")):
+                return None
+            value = self.value_of(dotted, expr)
+            return self.output_of(value, depth + 1)
+        if expr.type != "call":
+            return None
+        qual = self.model.qualname(expr)
+        if qual in _FUNCTION_KINDS:
+            return Output(_FUNCTION_KINDS[qual], expr, short(expr))
+        if qual in _PASSTHROUGH_FUNCTIONS:
+            return self.output_of(argument(expr, 0, "input"), depth + 1)
+        if qual in _LOG_FUNCTIONS:
+            return self._log_of(argument(expr, 0, "input"), expr, depth)
+        method = call_method_name(expr)
+        receiver = call_receiver(expr)
+        module_output = self._module_call_output(expr, depth)
+        if module_output is not None:
+            return module_output
+        if receiver is not None and qual is None:
+            if method in _METHOD_KINDS:
+                return Output(_METHOD_KINDS[method], expr, short(expr))
+            if method in _PASSTHROUGH_METHODS:
+                return self.output_of(receiver, depth + 1)
+            if method == "log":
+                return self._log_of(receiver, expr, depth)
+        return None
+
+    def _log_of(self, inner: Node | None, expr: Node, depth: int) -> Output | None:
+        inner_output = self.output_of(inner, depth + 1)
+        if inner_output is not None and inner_output.kind == "softmax":
+            return Output("log_softmax", expr, short(expr))
+        return None
+
+    def _module_call_output(self, call: Node, depth: int) -> Output | None:
+        func = call.child_by_field_name("function")
+        if func is None:
+            return None
+        if func.type == "identifier" and text(func) == "self":
+            owner = self.model.enclosing_class(call)
+            return self.class_output(owner.name) if owner is not None else None
+        if func.type == "attribute" and call_method_name(call) == "forward":
+            func = func.child_by_field_name("object")
+        definition = self.module_definition(func, call)
+        if definition is None:
+            return None
+        return self.module_output(definition, depth + 1)
+
+    def module_output(self, definition: Node, depth: int = 0) -> Output | None:
+        """What calling the module built by `definition` returns."""
+        if depth > _MAX_DEPTH or definition.type != "call":
+            return None
+        qual = self.model.qualname(definition)
+        if qual in _LAYER_KINDS:
+            return Output(_LAYER_KINDS[qual], definition, short(definition))
+        if qual == "torch.nn.Sequential":
+            args = definition.child_by_field_name("arguments")
+            last = args.named_children[-1] if args is not None and args.named_children else None
+            last = unwrap(last)
+            if last is None or last.type in ("list_splat", "dictionary_splat", "keyword_argument", "comment"):
+                return None
+            layer = self.module_definition(last, last, depth + 1)
+            inner = self.module_output(layer, depth + 1) if layer is not None else None
+            if inner is None:
+                return None
+            return Output(inner.kind, inner.producer, "the last layer of nn.Sequential")
+        func = definition.child_by_field_name("function")
+        if qual is None and func is not None and func.type == "identifier":
+            return self.class_output(text(func))
+        return None
+
+    def class_output(self, class_name: str) -> Output | None:
+        if class_name in self._class_kinds:
+            return self._class_kinds[class_name]
+        self._class_kinds[class_name] = None  # recursion guard
+        result = self._compute_class_output(class_name, set())
+        self._class_kinds[class_name] = result
+        return result
+
+    def _compute_class_output(self, class_name: str, seen: set[str]) -> Output | None:
+        info = self.model.classes.get(class_name)
+        if info is None or not info.is_torch_module or class_name in seen:
+            return None
+        seen.add(class_name)
+        forward = info.methods.get("forward")
+        if forward is None:
+            for base in info.bases:
+                if base in self.model.classes:
+                    return self._compute_class_output(base, seen)
+            return None
+        outputs = []
+        for ret in self.model.nodes_in("return", forward.node):
+            if self.model.enclosing_function(ret) is not forward:
+                continue
+            value = ret.named_children[0] if ret.named_children else None
+            if value is None:
+                return None
+            output = self.output_of(value, 1)
+            if output is None:
+                return None
+            outputs.append(output)
+        if not outputs or len({o.kind for o in outputs}) != 1:
+            return None
+        return outputs[-1]
+
+    # --- losses ------------------------------------------------------------------------------
+
+    def loss_calls(self) -> list[LossCall]:
+        found = []
+        for call in self.model.calls:
+            loss = self.loss_call(call)
+            if loss is not None:
+                found.append(loss)
+        return found
+
+    def loss_call(self, call: Node) -> LossCall | None:
+        func = call.child_by_field_name("function")
+        if func is None:
+            return None
+        qual = self.model.qualname(call)
+        definition: Node | None
+        if qual in LOSS_FUNCTIONS:
+            kind: str | None = LOSS_FUNCTIONS[qual]
+            definition = None
+        elif func.type == "call":
+            kind = LOSS_CLASSES.get(self.model.qualname(func) or "")
+            definition = func
+        elif func.type in ("identifier", "attribute") and (qual is None or text(func).startswith("self.")):
+            definition = self.module_definition(func, call)
+            if definition is None:
+                return None
+            def_qual = self.model.qualname(definition) or ""
+            if definition.type == "call":
+                kind = LOSS_CLASSES.get(def_qual)
+            else:
+                kind = LOSS_FUNCTIONS.get(def_qual)
+                definition = None
+        else:
+            return None
+        if kind is None:
+            return None
+        first = argument(call, 0, "input")
+        if first is None:
+            return None
+        label = text(func) if func.type != "call" else short(func)
+        return LossCall(call, kind, first, definition, label)
+
+
+LOSS_LABELS = {
+    "cross_entropy": "CrossEntropyLoss",
+    "bce_with_logits": "BCEWithLogitsLoss",
+    "bce": "BCELoss",
+    "nll": "NLLLoss",
+}
+
+
+_TRACERS: weakref.WeakKeyDictionary[SemanticModel, OutputTracer] = weakref.WeakKeyDictionary()
+
+
+def tracer_for(model: SemanticModel) -> OutputTracer:
+    """One tracer (and its per-class cache) per analysed file, shared by the loss rules."""
+    tracer = _TRACERS.get(model)
+    if tracer is None:
+        tracer = OutputTracer(model)
+        _TRACERS[model] = tracer
+    return tracer
+
+
+def loss_related(rule_ctx_related: Callable[[Node, str], Related], loss: LossCall, output: Output) -> list[Related]:
+    """Related locations for a loss finding: where the input was produced, where the loss was built."""
+    related = [rule_ctx_related(output.producer, f"{output.kind.replace('_', '-')} output produced here ({output.via})")]
+    if loss.definition is not None and loss.definition.id != loss.call.child_by_field_name("function").id:  # type: ignore[union-attr]
+        related.append(rule_ctx_related(loss.definition, f"{LOSS_LABELS[loss.kind]} created here"))
+    return related
