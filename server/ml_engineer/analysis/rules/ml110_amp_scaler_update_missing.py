@@ -1,0 +1,86 @@
+"""ML110 amp-scaler-update-missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding
+from ..model import Effect, SemanticModel
+from ..syntax import text
+from .base import Rule, RuleContext
+
+
+class AmpScalerUpdateMissing(Rule):
+    """## What it does
+    Flags `scaler.step(optimizer)` in a training loop (or a step helper) where `scaler.update()`
+    is never called in the same iteration.
+
+    ## Why is this bad?
+    `GradScaler.update()` adjusts the loss scale after each step and resets the scaler's
+    per-step state. Without it the scale never shrinks after an overflow (steps keep being
+    skipped) nor grows, and the next `scaler.step()` raises "step() has already been called
+    since the last update()" in recent PyTorch versions.
+
+    ## Example
+    ```python
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    ```
+
+    ## Use instead
+    ```python
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## References
+    - https://pytorch.org/docs/stable/amp.html#gradient-scaling
+    - https://pytorch.org/docs/stable/notes/amp_examples.html
+    """
+
+    code = "ML110"
+    name = "amp-scaler-update-missing"
+    severity = "error"
+    summary = "`scaler.step()` without `scaler.update()` in the same iteration"
+    fix_availability = "never"
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        model = ctx.model
+        steps = [e for e in (model.effect_of_call(c) for c in model.calls) if e is not None and e.kind == "scaler_step"]
+        if not steps:
+            return
+        updated = {
+            effect.receiver
+            for effect in map(model.effect_of_call, model.calls)
+            if effect is not None and effect.kind == "scaler_update"
+        }
+        for step in steps:
+            if not self._missing_update(model, step, updated):
+                continue
+            scaler = step.receiver or "scaler"
+            yield self.finding(
+                step.call,
+                f"`{text(step.call)}` is never followed by `{scaler}.update()` in this iteration: the loss "
+                "scale is never adjusted and the next step fails; call it right after the step",
+            )
+
+    @staticmethod
+    def _missing_update(model: SemanticModel, step: Effect, updated: set[str | None]) -> bool:
+        loops = model.enclosing_loops(step.call)
+        if loops:
+            return "scaler_update" not in loops[0].effect_kinds()
+        function = model.enclosing_function(step.call)
+        if function is None or "scaler_update" in function.effects:
+            return function is None and step.receiver not in updated
+        # A step helper: the loops that call it may update after the call.
+        callers = [call for call in model.calls if model.resolve_local_function(call) is function]
+        if callers:
+            return not any(
+                loops and "scaler_update" in loops[0].effect_kinds()
+                for loops in (model.enclosing_loops(call) for call in callers)
+            )
+        return step.receiver not in updated
