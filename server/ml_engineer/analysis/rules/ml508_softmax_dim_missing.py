@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ..findings import Finding, Fix
-from ..syntax import call_arguments, call_method_name, call_receiver, has_splat_arguments, keyword_arguments, text
+from ..syntax import (
+    call_arguments,
+    call_method_name,
+    call_receiver,
+    has_splat_arguments,
+    keyword_arguments,
+    text,
+)
 from .base import Rule, RuleContext, insert_after, make_fix
 
 # Functions whose `dim` is the second parameter, and layers whose `dim` is the first.
@@ -72,9 +79,7 @@ class SoftmaxDimMissing(Rule):
             qual = ctx.model.qualname(call)
             if qual in _FUNCTIONS:
                 dim_position = 1
-            elif qual in _LAYERS:
-                dim_position = 0
-            elif qual is None and method in _TENSOR_METHODS and call_receiver(call) is not None and uses_torch:
+            elif qual in _LAYERS or (qual is None and method in _TENSOR_METHODS and call_receiver(call) is not None and uses_torch):
                 dim_position = 0
             else:
                 continue
