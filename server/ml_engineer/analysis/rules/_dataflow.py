@@ -1,0 +1,386 @@
+"""Data-flow helpers shared by the leakage rules (ML301, ML302, ML303, ML305).
+
+The leakage rules follow data through one scope (a script's module level, or one function's body):
+which names a fitted preprocessor's output flows into, which names come out of a train/test
+split, and which calls consume data for a split or a cross-validation. The tracking is by name
+(`X_scaled = scaler.fit_transform(X)` taints `X_scaled`; `df[cols] = ...` taints `df`) and in
+document order, which is how scripts and notebooks run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..model import SemanticModel, name_tokens, split_of_name
+from ..parsing import walk
+from ..syntax import (
+    assignment_targets,
+    assignment_value,
+    call_arguments,
+    call_method_name,
+    call_receiver,
+    dotted_name,
+    enclosing_scope,
+    keyword_arguments,
+    root_identifier,
+    statement_of,
+    text,
+    unwrap,
+)
+
+SPLIT_FUNCTIONS = frozenset({"sklearn.model_selection.train_test_split", "sklearn.cross_validation.train_test_split"})
+# Functions that cross-validate: the data argument is `X` (positional index 1).
+CV_FUNCTIONS = frozenset(
+    {
+        "sklearn.model_selection.cross_val_score",
+        "sklearn.model_selection.cross_validate",
+        "sklearn.model_selection.cross_val_predict",
+        "sklearn.model_selection.learning_curve",
+        "sklearn.model_selection.validation_curve",
+        "sklearn.model_selection.permutation_test_score",
+    }
+)
+# Estimators whose `.fit(X, y)` cross-validates internally.
+CV_SEARCHERS = frozenset(
+    {
+        "sklearn.model_selection.GridSearchCV",
+        "sklearn.model_selection.RandomizedSearchCV",
+        "sklearn.model_selection.HalvingGridSearchCV",
+        "sklearn.model_selection.HalvingRandomSearchCV",
+        "sklearn.experimental.enable_halving_search_cv.HalvingGridSearchCV",
+        "sklearn.feature_selection.RFECV",
+        "sklearn.feature_selection.SequentialFeatureSelector",
+    }
+)
+# Preprocessors whose fit learns nothing from the rows (or that encode the target, not features).
+STATELESS_OR_TARGET_ENCODERS = frozenset(
+    {
+        "FunctionTransformer",
+        "PolynomialFeatures",
+        "Binarizer",
+        "Normalizer",
+        "HashingVectorizer",
+        "FeatureHasher",
+        "LabelEncoder",
+        "LabelBinarizer",
+        "MultiLabelBinarizer",
+        "MissingIndicator",
+    }
+)
+# Names of targets / labels: encoding or transforming them before a split is not feature leakage.
+_TARGET_TOKENS = frozenset({"y", "target", "targets", "label", "labels", "lbl", "class", "classes"})
+# Accessors that keep the identity of the data (`X_test.values`, `df.to_numpy()`).
+_DATA_ACCESSORS = frozenset({"values", "to_numpy", "reshape", "astype", "copy", "toarray", "todense", "T", "array"})
+
+
+@dataclass
+class Consumer:
+    """A call that splits or cross-validates data."""
+
+    call: Node
+    kind: str  # "split" | "cv"
+    data: list[Node]  # the data arguments
+
+
+@dataclass
+class ScopeFlow:
+    """Splits and cross-validations of one scope, plus the names derived from split outputs."""
+
+    scope: Node
+    consumers: list[Consumer] = field(default_factory=list)
+    split_derived: dict[str, int] = field(default_factory=dict)  # name -> byte offset where it became split data
+
+
+def identifiers_in(node: Node | None) -> set[str]:
+    """Variable names read by an expression (attribute names and keyword names excluded)."""
+    names: set[str] = set()
+    if node is None:
+        return names
+    if node.type == "identifier":
+        return {text(node)}
+    for child in walk(node):
+        if child.type != "identifier":
+            continue
+        parent = child.parent
+        if parent is not None and parent.type == "attribute" and parent.child_by_field_name("attribute") == child:
+            continue
+        if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_name("name") == child:
+            continue
+        names.add(text(child))
+    return names
+
+
+def target_roots(assign: Node) -> set[str]:
+    """Root variable names an assignment writes (`df` for `df["a"] = ...`, `X` for `X = ...`)."""
+    roots: set[str] = set()
+    for target in assignment_targets(assign):
+        if target.type in ("list_splat_pattern",):
+            target = target.named_children[0] if target.named_children else target
+        ident = root_identifier(target)
+        if ident is not None and text(ident) != "self":
+            roots.add(text(ident))
+        elif target.type == "attribute":
+            dotted = dotted_name(target)
+            if dotted:
+                roots.add(dotted)
+    return roots
+
+
+def assignment_of(call: Node) -> Node | None:
+    """The assignment whose value holds `call` (`X_s = pd.DataFrame(scaler.fit_transform(X))`)."""
+    statement = statement_of(call)
+    if statement.type != "expression_statement" or not statement.named_children:
+        return None
+    assign = statement.named_children[0]
+    if assign.type != "assignment":
+        return None
+    value = assignment_value(assign)
+    if value is None or not (value.start_byte <= call.start_byte and call.end_byte <= value.end_byte):
+        return None
+    return assign
+
+
+def data_name(node: Node | None) -> str | None:
+    """The variable a data argument reads: `X_test` for `X_test.values`, `test_df[cols]`, `X_test.to_numpy()`."""
+    node = unwrap(node)
+    while node is not None:
+        if node.type == "subscript":
+            node = node.child_by_field_name("value")
+        elif node.type == "call":
+            func = node.child_by_field_name("function")
+            if func is None or func.type != "attribute" or call_method_name(node) not in _DATA_ACCESSORS:
+                return None
+            node = func.child_by_field_name("object")
+        elif node.type == "attribute" and text(node.child_by_field_name("attribute")) in _DATA_ACCESSORS:
+            node = node.child_by_field_name("object")
+        else:
+            break
+    return dotted_name(node)
+
+
+def split_of_data_name(name: str) -> str | None:
+    """Split named by a data variable, None when the name mixes splits (`X_trainval`, `X_train_val`)."""
+    last = name.rsplit(".", 1)[-1]
+    tokens = set(name_tokens(last))
+    split = split_of_name(last)
+    if split is None:
+        return None
+    if split in ("val", "test") and tokens & {"train", "training", "tr", "trn", "trainval", "full", "all"}:
+        return None
+    return split
+
+
+def is_target_name(name: str) -> bool:
+    tokens = name_tokens(name.rsplit(".", 1)[-1])
+    return bool(tokens) and (tokens[0] in _TARGET_TOKENS or tokens[-1] in _TARGET_TOKENS)
+
+
+def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
+    """Qualified name of the constructor behind a method call's receiver (`scaler` -> StandardScaler)."""
+    receiver = unwrap(call_receiver(call))
+    if receiver is None:
+        return None
+    if receiver.type == "call":
+        return model.qualname(receiver)
+    dotted = dotted_name(receiver)
+    if dotted is None:
+        return None
+    entity = model.entity(dotted, call)
+    if entity is not None and entity.qualname is not None:
+        return entity.qualname
+    value = unwrap(model.value_of(dotted, call))
+    if value is not None and value.type == "call":
+        return model.qualname(value)
+    return None
+
+
+def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
+    return [a for a in model.index.get("assign", []) if enclosing_scope(a).id == scope.id]
+
+
+def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Node) -> dict[str, int]:
+    """Names that hold data derived from `seeds` after byte `start`, with where each got tainted.
+
+    A plain re-assignment from untainted data (`X = df.drop(...)` with `df` clean) clears the name.
+    """
+    tainted: dict[str, int] = {name: start for name in seeds}
+    for assign in scope_assignments(model, scope):
+        if assign.start_byte < start:
+            continue
+        value = assignment_value(assign)
+        if value is None:
+            continue
+        reads = identifiers_in(value)
+        roots = target_roots(assign)
+        if reads & tainted.keys():
+            for root in roots:
+                tainted.setdefault(root, assign.start_byte)
+        else:
+            for target in assignment_targets(assign):
+                if target.type == "identifier" and text(target) in tainted and tainted[text(target)] < assign.start_byte:
+                    del tainted[text(target)]
+    return tainted
+
+
+def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
+    """Consumers (splits, cross-validations) of a scope and the names derived from split outputs."""
+    cache: dict[int, ScopeFlow] = model.__dict__.setdefault("_ml3xx_scope_flows", {})
+    if scope.id in cache:
+        return cache[scope.id]
+    flow = ScopeFlow(scope)
+    split_seeds: dict[str, int] = {}
+    for call in model.calls_in(scope):
+        if enclosing_scope(call).id != scope.id:
+            continue
+        consumer = _consumer(model, call)
+        if consumer is None:
+            continue
+        flow.consumers.append(consumer)
+        assign = assignment_of(consumer.call)
+        if consumer.kind == "split" and assign is not None:
+            for root in target_roots(assign):
+                split_seeds.setdefault(root, call.end_byte)
+        # `for train_idx, test_idx in kf.split(X)`: the loop targets index the folds.
+        loop = consumer.call.parent
+        while loop is not None and loop.type in ("call", "argument_list", "parenthesized_expression"):
+            loop = loop.parent
+        if loop is not None and loop.type == "for_statement":
+            for name in identifiers_in(loop.child_by_field_name("left")):
+                split_seeds.setdefault(name, call.end_byte)
+    if split_seeds:
+        first = min(split_seeds.values())
+        flow.split_derived = propagate(model, split_seeds, first, scope)
+        for name, offset in split_seeds.items():
+            flow.split_derived[name] = offset
+    cache[scope.id] = flow
+    return flow
+
+
+def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
+    qual = model.qualname(call)
+    if qual in SPLIT_FUNCTIONS:
+        return Consumer(call, "split", call_arguments(call))
+    if qual in CV_FUNCTIONS:
+        positional = call_arguments(call)
+        data = keyword_arguments(call).get("X") or (positional[1] if len(positional) > 1 else None)
+        return Consumer(call, "cv", [data]) if data is not None else None
+    method = call_method_name(call)
+    if method == "fit" and receiver_qualname(model, call) in CV_SEARCHERS:
+        positional = call_arguments(call)
+        data = keyword_arguments(call).get("X") or (positional[0] if positional else None)
+        return Consumer(call, "cv", [data]) if data is not None else None
+    if method == "split" and call_receiver(call) is not None:
+        owner = receiver_qualname(model, call) or ""
+        if owner.startswith("sklearn.model_selection.") and owner.rsplit(".", 1)[-1].endswith(("Fold", "Split", "KFold")):
+            positional = call_arguments(call)
+            data = keyword_arguments(call).get("X") or (positional[0] if positional else None)
+            return Consumer(call, "cv", [data]) if data is not None else None
+    return None
+
+
+def is_split_data(flow: ScopeFlow, node: Node, at: int) -> bool:
+    """Does the data expression read a split (by name, or derived from a split's output before `at`)?"""
+    for name in identifiers_in(node):
+        if split_of_name(name) is not None:
+            return True
+        offset = flow.split_derived.get(name)
+        if offset is not None and offset <= at:
+            return True
+    dotted = data_name(node)
+    return dotted is not None and split_of_name(dotted) is not None
+
+
+def consumers_reading(flow: ScopeFlow, tainted: dict[str, int], after: int, kinds: tuple[str, ...]) -> list[Consumer]:
+    result = []
+    for consumer in flow.consumers:
+        if consumer.kind not in kinds or consumer.call.start_byte < after:
+            continue
+        for data in consumer.data:
+            names = identifiers_in(data)
+            if any(name in tainted and tainted[name] <= consumer.call.start_byte for name in names):
+                result.append(consumer)
+                break
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Preprocessor fits
+
+
+@dataclass
+class PreprocessorFit:
+    """`scaler.fit(X)` / `X_s = scaler.fit_transform(X)` on a learned preprocessor."""
+
+    call: Node
+    method: str  # "fit" | "fit_transform"
+    receiver: str | None  # dotted receiver text, None for `StandardScaler().fit_transform(X)`
+    data: Node
+    qualname: str
+    scope: Node
+
+
+def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
+    cached = model.__dict__.get("_ml3xx_preprocessor_fits")
+    if cached is not None:
+        return cached
+    fits: list[PreprocessorFit] = []
+    for call in model.calls:
+        method = call_method_name(call)
+        if method not in ("fit", "fit_transform") or call_receiver(call) is None:
+            continue
+        qual = receiver_qualname(model, call)
+        if qual is None or not _is_learned_preprocessor(qual, method):
+            continue
+        positional = call_arguments(call)
+        kwargs = keyword_arguments(call)
+        data = positional[0] if positional else (kwargs.get("X") or kwargs.get("raw_documents"))
+        if data is None:
+            continue
+        name = data_name(data)
+        if name is not None and is_target_name(name):
+            continue
+        receiver = dotted_name(unwrap(call_receiver(call)))
+        if receiver is None and method == "fit":
+            # `selector = SelectKBest(k=10).fit(X, y)`: fit returns the estimator itself.
+            assign = assignment_of(call)
+            targets = assignment_targets(assign) if assign is not None else []
+            if len(targets) == 1 and assign is not None and assignment_value(assign) == call:
+                receiver = dotted_name(targets[0])
+        fits.append(PreprocessorFit(call, method, receiver, data, qual, enclosing_scope(call)))
+    model.__dict__["_ml3xx_preprocessor_fits"] = fits
+    return fits
+
+
+def _is_learned_preprocessor(qual: str, method: str) -> bool:
+    from .. import known_apis as apis
+
+    last = qual.rsplit(".", 1)[-1]
+    if last in STATELESS_OR_TARGET_ENCODERS:
+        return False
+    if apis.is_sklearn_transformer(qual):
+        return True
+    # A pipeline/ColumnTransformer used as a transformer: `fit_transform`, or `fit` of a column transformer.
+    if qual in apis.PIPELINE_NAMES:
+        return method == "fit_transform" or "compose" in qual or "FeatureUnion" in qual or "make_union" in qual
+    return False
+
+
+def transform_calls(model: SemanticModel, fit: PreprocessorFit) -> list[Node]:
+    """Later `receiver.transform(...)` calls of the same fitted preprocessor, in its scope."""
+    if fit.receiver is None:
+        return []
+    result = []
+    for call in model.calls_in(fit.scope):
+        if call.start_byte <= fit.call.end_byte or call_method_name(call) != "transform":
+            continue
+        if dotted_name(unwrap(call_receiver(call))) == fit.receiver and enclosing_scope(call).id == fit.scope.id:
+            result.append(call)
+    return result
+
+
+def output_names(call: Node) -> set[str]:
+    assign = assignment_of(call)
+    return target_roots(assign) if assign is not None else set()
