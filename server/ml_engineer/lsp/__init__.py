@@ -1,0 +1,1 @@
+"""The language server: pygls glue around the analysis core (`ml-engineer serve`)."""

@@ -1,0 +1,206 @@
+"""The ml-engineer language server: pygls glue around the analysis core.
+
+Each LSP feature lives in its own module with a `register(server)` function; this module holds
+the shared state (settings, open documents, analysis scheduler) and the document lifecycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from .. import __version__
+from . import code_actions, code_lens, commands, hover, notebooks
+from .analysis_runner import AnalysisScheduler
+from .commands import AgentCommands, CommandProtocol
+from .diagnostics import DiagnosticsPublisher
+from .documents import DocumentStore
+from .settings import SECTION, ServerSettings, parse_settings
+from .snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        types.NotebookDocumentFilterWithNotebook(
+            notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")]
+        )
+    ],
+    save=False,
+)
+
+
+class MLEngineerServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "ml-engineer",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=NOTEBOOK_SYNC,
+            protocol_cls=CommandProtocol,
+        )
+        self.store = DocumentStore()
+        self.publisher = DiagnosticsPublisher(self)
+        self.scheduler = AnalysisScheduler(self.store.make_input, self.store.current_version, self.on_snapshot)
+        self.reported_failures: set[tuple[str, str]] = set()
+        self.agent_commands: AgentCommands | None = None
+
+    @property
+    def settings(self) -> ServerSettings:
+        return self.store.settings
+
+    # --- analysis results ------------------------------------------------------------------
+
+    async def on_snapshot(self, snapshot: Snapshot) -> None:
+        self.store.accept(snapshot)
+        self.publisher.publish(snapshot)
+        self.report_config_errors()
+        if snapshot.result is None:
+            return
+        for failure in snapshot.result.failures:
+            key = (failure.code, failure.error)
+            if key in self.reported_failures:
+                continue
+            self.reported_failures.add(key)
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"ml-engineer: rule {failure.code} failed and was skipped ({failure.error}); "
+                    f"other rules still ran. Please report this.\n{failure.trace}",
+                )
+            )
+
+    def report_config_errors(self) -> None:
+        while self.store.configs.errors:
+            self.warn(self.store.configs.errors.pop(0))
+
+    def warn(self, message: str) -> None:
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+
+    def schedule(self, key: str, immediately: bool = False) -> None:
+        delay = 0.0 if immediately else self.settings.debounce_ms / 1000
+        self.scheduler.schedule(key, delay)
+
+    # --- settings --------------------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, warnings = parse_settings(raw)
+        for warning in warnings:
+            self.warn(f"ml-engineer: {warning}; using the default")
+        self.store.settings = settings
+        self.store.configs.clear()
+
+    def reanalyse_all(self) -> None:
+        for key in self.store.open_keys():
+            self.schedule(key, immediately=True)
+        if _client_supports(self, "workspace.code_lens.refresh_support"):
+            self.workspace_code_lens_refresh(None)
+
+    async def pull_settings(self) -> None:
+        if not _client_supports(self, "workspace.configuration"):
+            return
+        try:
+            values = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            )
+        except Exception as error:  # a client that fails the request keeps the current settings
+            log.warning("workspace/configuration failed: %s", error)
+            return
+        if values and values[0] is not None:
+            self.apply_settings(values[0])
+
+
+def _client_supports(server: LanguageServer, dotted: str) -> bool:
+    node: Any = server.client_capabilities
+    for part in dotted.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return False
+    return bool(node)
+
+
+def register_lifecycle(server: MLEngineerServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MLEngineerServer, params: types.InitializeParams) -> None:
+        ls.store.workspace = ls.workspace
+        ls.store.position_encoding = ls.workspace.position_encoding
+        ls.store.root = ls.workspace.root_path
+        if params.initialization_options is not None:
+            ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: MLEngineerServer, params: types.InitializedParams) -> None:
+        await ls.pull_settings()
+        if ls.store.open_keys():
+            ls.reanalyse_all()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: MLEngineerServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            ls.apply_settings(settings[SECTION])
+        else:
+            await ls.pull_settings()
+        ls.reanalyse_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MLEngineerServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.store.open_text(params.text_document)
+        ls.schedule(params.text_document.uri, immediately=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MLEngineerServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.store.change_text(params)
+        ls.schedule(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: MLEngineerServer, params: types.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.endswith("pyproject.toml"):
+            ls.store.configs.clear()
+            ls.reanalyse_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MLEngineerServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if uri not in ls.store.texts:
+            return
+        ls.scheduler.cancel(uri)
+        ls.store.close(uri)
+        ls.publisher.clear(uri)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: MLEngineerServer, params: None) -> None:
+        ls.scheduler.shutdown()
+
+
+def create_server() -> MLEngineerServer:
+    server = MLEngineerServer()
+    register_lifecycle(server)
+    notebooks.register(server)
+    hover.register(server)
+    code_actions.register(server)
+    code_lens.register(server)
+    commands.register(server)
+    return server
+
+
+def run_server(tcp: str | None = None, log_level: str = "WARNING") -> int:
+    # stdout carries the protocol: every log line goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(log_level).upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = create_server()
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        if not host or not port.isdigit():
+            print(f"ml-engineer serve: --tcp expects HOST:PORT, got {tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host, int(port))
+    else:
+        server.start_io()
+    return 0
+
+
