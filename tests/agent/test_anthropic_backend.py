@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 from conftest import TEST_KEY
 from fake_anthropic import FakeAnthropicServer, Reply
-
-from ml_engineer.agent import AgentSettings, AskCancelled, AskRequest, AskService, BackendError, LineRange, find_agent
+from ml_engineer.agent import (
+    AgentSettings,
+    AskCancelled,
+    AskRequest,
+    AskService,
+    BackendError,
+    LineRange,
+    find_agent,
+)
 from ml_engineer.agent.backends.anthropic_api import AnthropicBackend
 from ml_engineer.agent.backends.base import Payload
 from ml_engineer.agent.models import MODEL_ALIASES

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ml_engineer.agent.context import LineRange, select_context
 from ml_engineer.agent.prompt import build_user_message
 from ml_engineer.agent.tokens import estimate_tokens

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ml_engineer.agent.definitions import (
     AgentDefinitionError,
     AgentNotFoundError,
@@ -111,7 +110,7 @@ def test_broken_file_named_like_the_agent_is_reported_not_skipped(tmp_path: Path
 
 
 def test_unknown_agent_lists_available_ones(tmp_path: Path) -> None:
-    with pytest.raises(AgentNotFoundError, match="available agents: .*ml-engineer"):
+    with pytest.raises(AgentNotFoundError, match=r"available agents: .*ml-engineer"):
         find_agent("nope", tmp_path, tmp_path / "h")
 
 

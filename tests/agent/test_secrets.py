@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ml_engineer.analysis.secrets import find_secrets, redact
 
 POSITIVES = [

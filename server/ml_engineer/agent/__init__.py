@@ -6,7 +6,13 @@ actually sent to the API.
 
 from .backends.base import BackendError
 from .context import ContextBundle, LineRange, select_context
-from .definitions import AgentDefinition, AgentDefinitionError, AgentNotFoundError, find_agent, load_agent_file
+from .definitions import (
+    AgentDefinition,
+    AgentDefinitionError,
+    AgentNotFoundError,
+    find_agent,
+    load_agent_file,
+)
 from .models import MODEL_ALIASES, Usage, estimate_cost, resolve_model
 from .service import AskAnswer, AskCancelled, AskError, AskRequest, AskService, Preview
 from .settings import AgentSettings

@@ -184,15 +184,15 @@ def select_context(
     chosen, truncated = _fit(candidates, line_costs, budget_tokens, focus, n_lines)
     # Findings whose lines were selected, with docs while they fit.
     chosen_lines = _covered(chosen)
-    notes: list[FindingNote] = []
+    selected_notes: list[FindingNote] = []
     for f in findings:
         first, last = finding_lines(f)
         if any(line in chosen_lines for line in range(first, last + 1)):
-            notes.append(_note(f, (first, last), focus, source))
+            selected_notes.append(_note(f, (first, last), focus, source))
     snippets = _render(chosen, lines, focus, display_path)
     used = sum(estimate_tokens(s.render()) for s in snippets)
     final_notes: list[FindingNote] = []
-    for note in sorted(notes, key=lambda n: (not n.in_focus, n.line)):
+    for note in sorted(selected_notes, key=lambda n: (not n.in_focus, n.line)):
         cost = estimate_tokens(note.render())
         if used + cost > budget_tokens:
             note = _without_docs(note)

@@ -75,7 +75,7 @@ def parse_agent(text: str, path: str = "<agent>") -> AgentDefinition:
     body = "\n".join(lines[closing + 1 :]).strip()
     closing_line = closing + 1  # 1-based line of the closing fence
 
-    name = _require_string(data, key_lines, "name", path, required=True, fallback_line=closing_line)
+    name = _require_string(data, key_lines, "name", path, required=True, fallback_line=closing_line) or ""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise AgentDefinitionError(
             path, key_lines.get("name"), f"'name' must be one word of letters, digits, '-', '_' or '.', not {name!r}"

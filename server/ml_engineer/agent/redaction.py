@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,10 +60,8 @@ def is_excluded(path: str, patterns: Iterable[str], workspace: str | None = None
     """
     candidates = [PurePath(path).as_posix()]
     if workspace:
-        try:
+        with contextlib.suppress(ValueError):  # a path outside the workspace
             candidates.append(PurePath(path).relative_to(workspace).as_posix())
-        except ValueError:
-            pass
     name = PurePosixPath(candidates[0]).name
     for pattern in patterns:
         pat = pattern.strip()

@@ -13,6 +13,7 @@ per-document conversation for follow-ups (``reset(uri)`` forgets it), streams th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import time
@@ -360,10 +361,9 @@ async def _run_cancellable(coro: Any, cancel: asyncio.Event | None) -> Any:
         for pending in (task, waiter):
             if not pending.done():
                 pending.cancel()
-                try:
+                # Awaiting the cancelled task lets the SDK close the HTTP stream before we return.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pending
-                except (asyncio.CancelledError, Exception):
-                    pass
 
 
 def _analyze(text: str, path: str) -> Any:

@@ -234,17 +234,17 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
         yield m.start("password"), m.end("password"), "url_credentials", m.group("user")
     for pattern in _ASSIGNMENT_PATTERNS:
         for m in pattern.finditer(text):
-            name = m.group("name")
-            value = m.group("value")
-            kind = _kind_for_name(name, text, m.start())
-            if kind is None:
+            name: str = m.group("name")
+            value: str = m.group("value")
+            name_kind = _kind_for_name(name, text, m.start())
+            if name_kind is None:
                 continue
-            if kind == "aws_secret_access_key":
+            if name_kind == "aws_secret_access_key":
                 if not re.fullmatch(r"[A-Za-z0-9/+=]{40}", value) or is_placeholder(value):
                     continue
-            elif not looks_random(value, min_length=10 if kind != "generic" else 16):
+            elif not looks_random(value, min_length=10 if name_kind != "generic" else 16):
                 continue
-            yield m.start("value"), m.end("value"), kind, name.rsplit(".", 1)[-1]
+            yield m.start("value"), m.end("value"), name_kind, name.rsplit(".", 1)[-1]
 
 
 def _kind_for_name(name: str, text: str, position: int) -> str | None:

@@ -168,7 +168,8 @@ def _is_retryable(exc: BaseException) -> bool:
 def _error_body(exc: BaseException) -> tuple[str, str]:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
-        err = body.get("error") if isinstance(body.get("error"), dict) else body
+        inner = body.get("error")
+        err: dict[str, Any] = inner if isinstance(inner, dict) else body
         return str(err.get("type", "")), str(err.get("message", ""))
     return "", ""
 
