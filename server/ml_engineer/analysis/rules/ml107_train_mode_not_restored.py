@@ -91,7 +91,8 @@ class TrainModeNotRestored(Rule):
             if culprit.site is culprit.node and not _is_trained_model(model, culprit):
                 continue
             reported.add(culprit.site.id)
-            receiver = culprit.receiver or "the model"
+            direct = culprit.site is culprit.node
+            receiver = culprit.receiver if culprit.receiver and (direct or culprit.receiver.startswith("self.")) else "the model"
             if culprit.site is culprit.node:
                 what = f"`{text(culprit.node)}`"
             else:

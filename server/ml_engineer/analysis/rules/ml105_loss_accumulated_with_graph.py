@@ -1,0 +1,248 @@
+"""ML105 loss-accumulated-with-graph."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from ..findings import Finding
+from ..model import SemanticModel, name_tokens
+from ..syntax import (
+    call_arguments,
+    call_method_name,
+    call_receiver,
+    dotted_name,
+    enclosing_scope,
+    string_value,
+    text,
+    unwrap,
+)
+from .base import Rule, RuleContext, make_fix, replace_node
+
+_FUNCTIONAL_LOSSES = frozenset(
+    {
+        "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+        "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss",
+        "triplet_margin_loss", "ctc_loss", "poisson_nll_loss", "gaussian_nll_loss", "hinge_embedding_loss",
+        "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss", "multi_margin_loss",
+    }
+)
+# Tensor methods whose result still carries the autograd graph.
+_GRAPH_KEEPING_METHODS = frozenset({"mean", "sum", "float", "double", "squeeze", "view", "reshape", "clone", "mul", "div", "add"})
+_MAX_DEPTH = 4
+
+
+class LossAccumulatedWithGraph(Rule):
+    """## What it does
+    Flags a running total or history built from the loss tensor itself inside a training loop:
+    `total_loss += loss`, `running = running + loss`, `losses.append(loss)`, where `loss` comes
+    from a loss function (or `outputs.loss`) and still has its autograd graph.
+
+    ## Why is this bad?
+    A tensor that requires grad remembers how it was computed. Adding it to a running total
+    makes the total depend on every step's loss, so the graph of every iteration stays
+    reachable and memory grows for the whole epoch (a classic cause of slowly creeping
+    out-of-memory errors). Logging only needs the number.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss
+    ```
+
+    ## Use instead
+    ```python
+        total_loss += loss.item()  # or loss.detach()
+    ```
+    Summing per-task losses into one tensor that is then backpropagated
+    (`total = loss_a + loss_b; total.backward()`) is intended and not flagged, nor is
+    accumulation under `torch.no_grad()`.
+
+    ## Fix safety
+    The fix appends `.detach()` to the loss in the accumulation: the total keeps its type,
+    device and value but no longer references the graph. It is marked unsafe because code
+    elsewhere might differentiate through the total on purpose (`torch.autograd.grad`).
+
+    ## References
+    - https://pytorch.org/docs/stable/notes/faq.html#my-model-reports-cuda-runtime-error-2-out-of-memory
+    - https://pytorch.org/docs/stable/generated/torch.Tensor.detach.html
+    """
+
+    code = "ML105"
+    name = "loss-accumulated-with-graph"
+    severity = "warning"
+    summary = "Running loss total built from the loss tensor keeps every step's graph alive"
+    fix_availability = "sometimes"
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        model = ctx.model
+        for node, accumulator, value in _accumulations(model):
+            if model.grad_mode_at(node) == "no_grad":
+                continue
+            loss_ref = _loss_reference(model, value, node, 0)
+            if loss_ref is None or not _in_training_context(model, node, accumulator):
+                continue
+            if _backpropagated(model, node, accumulator):
+                continue  # a multi-term loss summed before backward() is intended
+            loss_text = text(loss_ref)
+            fix = None
+            if loss_ref.type in ("identifier", "attribute"):
+                fix = make_fix(f"Accumulate `{loss_text}.detach()`", replace_node(loss_ref, f"{loss_text}.detach()"), safe=False)
+            yield self.finding(
+                node,
+                f"`{loss_text}` accumulated into `{accumulator}` keeps the autograd graph of every step alive; "
+                f"use `{loss_text}.item()` (or `.detach()`)",
+                fix=fix,
+            )
+
+
+def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
+    """(statement or call, accumulator text, accumulated expression)."""
+    for aug in model.index.get("augassign", []):
+        operator = aug.child_by_field_name("operator")
+        left, right = aug.child_by_field_name("left"), aug.child_by_field_name("right")
+        if operator is not None and text(operator) == "+=" and left is not None and right is not None:
+            yield aug, text(left), right
+    for assign in model.index.get("assign", []):
+        left, right = assign.child_by_field_name("left"), unwrap(assign.child_by_field_name("right"))
+        if left is None or right is None or right.type != "binary_operator":
+            continue
+        operator = right.child_by_field_name("operator")
+        a, b = right.child_by_field_name("left"), right.child_by_field_name("right")
+        if operator is None or text(operator) != "+" or a is None or b is None:
+            continue
+        target = text(left)
+        if text(a) == target:
+            yield assign, target, b
+        elif text(b) == target:
+            yield assign, target, a
+    for call in model.calls:
+        if call_method_name(call) != "append":
+            continue
+        receiver = call_receiver(call)
+        args = call_arguments(call)
+        if receiver is not None and len(args) == 1:
+            yield call, text(receiver), args[0]
+
+
+def _loss_reference(model: SemanticModel, expr: Node | None, at: Node, depth: int) -> Node | None:
+    """The part of `expr` that is a loss tensor still attached to the graph, if any."""
+    expr = unwrap(expr)
+    if expr is None or depth > _MAX_DEPTH:
+        return None
+    if expr.type == "binary_operator":
+        for side in ("left", "right"):
+            found = _loss_reference(model, expr.child_by_field_name(side), at, depth + 1)
+            if found is not None:
+                return found
+        return None
+    return expr if _is_loss_tensor(model, expr, at, depth) else None
+
+
+def _is_loss_tensor(model: SemanticModel, expr: Node, at: Node, depth: int) -> bool:
+    if depth > _MAX_DEPTH:
+        return False
+    expr = unwrap(expr) or expr
+    if expr.type == "call":
+        return _is_loss_call(model, expr, at, depth)
+    if expr.type == "subscript":
+        key = expr.child_by_field_name("subscript")
+        return string_value(key) == "loss"
+    if expr.type == "binary_operator":
+        return _loss_reference(model, expr, at, depth + 1) is not None
+    if expr.type not in ("identifier", "attribute"):
+        return False
+    name = dotted_name(expr)
+    if name is None:
+        return False
+    if expr.type == "attribute" and name.rsplit(".", 1)[-1] == "loss" and not name.startswith("self."):
+        return True  # `outputs.loss` of a Hugging Face model
+    value_assign = _last_assignment(model, name, at)
+    if value_assign is not None:
+        value = value_assign.child_by_field_name("right")
+        if value is None or model.grad_mode_at(value_assign) == "no_grad":
+            return False
+        if value_assign.type == "assignment" and len(_targets(value_assign)) == 1:
+            return _is_loss_tensor(model, value, value_assign, depth + 1)
+    # Unpacked or passed in: trust it when it is named like a loss and backpropagated here.
+    return "loss" in name_tokens(name) and _backward_on(model, name, enclosing_scope(at))
+
+
+def _is_loss_call(model: SemanticModel, call: Node, at: Node, depth: int) -> bool:
+    qual = model.qualname(call) or ""
+    if qual.startswith("torch.nn.functional.") and qual.rsplit(".", 1)[-1] in _FUNCTIONAL_LOSSES:
+        return True
+    func = call.child_by_field_name("function")
+    if func is None:
+        return False
+    if func.type in ("identifier", "attribute") and model.kind_of_node(func, call) == "loss":
+        return True
+    method = call_method_name(call)
+    receiver = call_receiver(call)
+    if func.type == "attribute" and receiver is not None and method in _GRAPH_KEEPING_METHODS:
+        return _is_loss_tensor(model, receiver, at, depth + 1)
+    helper = model.resolve_local_function(call)
+    if helper is not None and depth < _MAX_DEPTH:
+        for ret in model.nodes_in("return", helper.node):
+            if model.enclosing_function(ret) is not helper or not ret.named_children:
+                continue
+            returned = ret.named_children[0]
+            if returned.type in ("identifier", "attribute", "call") and _is_loss_tensor(model, returned, ret, depth + 1):
+                return True
+    return False
+
+
+def _last_assignment(model: SemanticModel, name: str, at: Node) -> Node | None:
+    """The assignment that last bound `name` before `at` in `at`'s scope (or at module level)."""
+    scope = enclosing_scope(at)
+    best: Node | None = None
+    for assign in model.assignments.get(name, []):
+        if assign.start_byte >= at.start_byte:
+            break
+        if enclosing_scope(assign).id in (scope.id, model.root.id):
+            best = assign
+    return best
+
+
+def _targets(assign: Node) -> list[Node]:
+    left = assign.child_by_field_name("left")
+    if left is None:
+        return []
+    return list(left.named_children) if left.type in ("pattern_list", "tuple_pattern", "list_pattern") else [left]
+
+
+def _in_training_context(model: SemanticModel, node: Node, accumulator: str) -> bool:
+    """Inside a loop that backpropagates, or a per-step method keeping a total on `self`."""
+    loops = model.enclosing_loops(node)
+    if loops:
+        return any("backward" in loop.effect_kinds() for loop in loops)
+    function = model.enclosing_function(node)
+    return function is not None and accumulator.startswith("self.") and "backward" in function.effects
+
+
+def _backpropagated(model: SemanticModel, node: Node, accumulator: str) -> bool:
+    """Is the accumulator (or a value built from it) backpropagated in the same scope?"""
+    root = accumulator.split(".")[0] if not accumulator.startswith("self.") else accumulator
+    scope = enclosing_scope(node)
+    names = {root}
+    for assign in model.nodes_in("assign", scope):
+        value = assign.child_by_field_name("right")
+        if value is not None and _mentions(text(value), root):
+            names.update(text(t) for t in _targets(assign))
+    return any(_backward_on(model, name, scope) for name in names)
+
+
+def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:
+    for call in model.calls_in(scope):
+        if call_method_name(call) == "backward" and _mentions(text(call), name):
+            return True
+    return False
+
+
+def _mentions(source: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
