@@ -1,11 +1,11 @@
 """ML knowledge base: API explanations for hovers and topics for offline answers.
 
-    from ml_engineer.knowledge import get_knowledge_base, render_api_hover
-    kb = get_knowledge_base()
-    entry = kb.api("torch.nn.modules.loss.CrossEntropyLoss")   # -> torch.nn.CrossEntropyLoss
-    kb.argument("torch.optim.AdamW", "weight_decay")
-    kb.method("optimizer", "zero_grad")
-    kb.search_topics("my validation loss goes up while training loss goes down")
+from ml_engineer.knowledge import get_knowledge_base, render_api_hover
+kb = get_knowledge_base()
+entry = kb.api("torch.nn.modules.loss.CrossEntropyLoss")   # -> torch.nn.CrossEntropyLoss
+kb.argument("torch.optim.AdamW", "weight_decay")
+kb.method("optimizer", "zero_grad")
+kb.search_topics("my validation loss goes up while training loss goes down")
 """
 
 from ml_engineer.knowledge.base import ITERATION_METHOD, KnowledgeBase, get_knowledge_base

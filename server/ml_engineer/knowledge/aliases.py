@@ -50,7 +50,9 @@ class AliasTable:
                 aliases[name] = Alias(target=raw)
             elif isinstance(raw, Mapping) and isinstance(raw.get("target"), str):
                 note = raw.get("note")
-                aliases[name] = Alias(target=raw["target"], note=note.strip() if isinstance(note, str) else None)
+                aliases[name] = Alias(
+                    target=raw["target"], note=note.strip() if isinstance(note, str) else None
+                )
             else:
                 raise KnowledgeDataError(f"{filename}: alias {name!r} needs a target")
         rewrites: list[Rewrite] = []

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable
 
 from ml_engineer.knowledge.aliases import AliasTable
-from ml_engineer.knowledge.loader import load_all, parse_yaml, read_aliases_text
+from ml_engineer.knowledge.loader import ALIASES_FILE, load_all, read_documents
 from ml_engineer.knowledge.models import ApiEntry, MethodEntry, Topic
 from ml_engineer.knowledge.retrieval import TopicIndex
 
@@ -36,8 +36,9 @@ class KnowledgeBase:
     @classmethod
     def load(cls) -> KnowledgeBase:
         """Read every YAML file shipped in `knowledge/data/` (raises KnowledgeDataError if one is malformed)."""
-        data = load_all()
-        aliases = AliasTable.from_document(parse_yaml(read_aliases_text(), "aliases.yaml"))
+        documents = read_documents()
+        data = load_all(documents)
+        aliases = AliasTable.from_document(documents[ALIASES_FILE])
         return cls(data.entries, data.methods, data.topics, aliases)
 
     # -- API entries ---------------------------------------------------------------------------

@@ -8,6 +8,9 @@ qualified name), `methods` (notes keyed by `entity_kind.method`) and `topics` (k
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -63,7 +66,56 @@ def data_files() -> Iterator[tuple[str, str]]:
 
 
 def read_aliases_text() -> str:
-    return resources.files(KNOWLEDGE_PACKAGE).joinpath(DATA_DIR).joinpath(ALIASES_FILE).read_text(encoding="utf-8")
+    return (
+        resources.files(KNOWLEDGE_PACKAGE)
+        .joinpath(DATA_DIR)
+        .joinpath(ALIASES_FILE)
+        .read_text(encoding="utf-8")
+    )
+
+
+def cache_dir() -> str | None:
+    """Where parsed YAML is cached as JSON; `ML_ENGINEER_CACHE_DIR=""` disables the cache."""
+    configured = os.environ.get("ML_ENGINEER_CACHE_DIR")
+    if configured is not None:
+        return configured or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "ml-engineer")
+
+
+def read_documents() -> dict[str, Mapping[str, Any]]:
+    """Parse every data file (alias table included), going through a JSON cache keyed by content hash.
+
+    Parsing the ~250 KB of YAML costs 60-200 ms even with libyaml (object construction is Python);
+    the JSON cache brings a warm load to a few milliseconds. The cache is an optimisation only:
+    any failure to read or write it falls back to parsing.
+    """
+    texts = dict(data_files())
+    texts[ALIASES_FILE] = read_aliases_text()
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode() + b"\0" + texts[name].encode("utf-8") + b"\0")
+    directory = cache_dir()
+    cache_path = os.path.join(directory, f"knowledge-{digest.hexdigest()[:20]}.json") if directory else None
+    if cache_path:
+        try:
+            with open(cache_path, encoding="utf-8") as handle:
+                cached = json.load(handle)
+            if isinstance(cached, dict) and set(cached) == set(texts):
+                return cached
+        except (OSError, ValueError):
+            pass
+    documents = {name: parse_yaml(text, name) for name, text in texts.items()}
+    if cache_path:
+        try:
+            os.makedirs(os.path.dirname(cache_path), exist_ok=True)
+            temporary = f"{cache_path}.{os.getpid()}.tmp"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(documents, handle)
+            os.replace(temporary, cache_path)
+        except (OSError, TypeError, ValueError):
+            pass
+    return documents
 
 
 def parse_yaml(text: str, filename: str) -> Mapping[str, Any]:
@@ -76,10 +128,15 @@ def parse_yaml(text: str, filename: str) -> Mapping[str, Any]:
     return document
 
 
-def load_all() -> LoadedData:
+def load_all(documents: Mapping[str, Mapping[str, Any]] | None = None) -> LoadedData:
+    """Build typed records from parsed documents (read them, through the cache, when not given)."""
+    if documents is None:
+        documents = read_documents()
     data = LoadedData()
-    for filename, text in data_files():
-        document = parse_yaml(text, filename)
+    for filename in sorted(documents):
+        if filename == ALIASES_FILE:
+            continue
+        document = documents[filename]
         data.files.append(filename)
         unknown = set(document) - {"library", "entries", "methods", "topics"}
         if unknown:
@@ -146,7 +203,9 @@ def _pitfalls(raw: Mapping[str, Any], where: str) -> tuple[Pitfall, ...]:
             pitfalls.append(Pitfall(text=item.strip()))
         elif isinstance(item, Mapping):
             pitfalls.append(
-                Pitfall(text=_text(item, "text", item_where, True), rules=_rule_codes(item, "rules", item_where))
+                Pitfall(
+                    text=_text(item, "text", item_where, True), rules=_rule_codes(item, "rules", item_where)
+                )
             )
         else:
             raise KnowledgeDataError(f"{item_where}: must be a string or a mapping with text/rules")
@@ -160,6 +219,9 @@ def _api_entry(name: str, library: str, raw: Any, filename: str) -> ApiEntry:
     arguments_raw = _mapping(raw.get("arguments"), filename, f"{name}.arguments")
     arguments = {}
     for arg, note in arguments_raw.items():
+        if not isinstance(arg, str):
+            # YAML 1.1 reads keys such as `on`/`off`/`yes` as booleans: quote them in the file.
+            raise KnowledgeDataError(f"{where}: argument name {arg!r} is not a string (quote it)")
         if not isinstance(note, str) or not note.strip():
             raise KnowledgeDataError(f"{where}: argument {arg!r} needs a non-empty note")
         arguments[str(arg)] = note.strip()

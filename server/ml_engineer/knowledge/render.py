@@ -44,11 +44,11 @@ def render_api_hover(entry: ApiEntry, argument: str | None = None) -> str:
         lines += ["", "**Key arguments**", ""]
         lines += [f"- `{name}`: {text}" for name, text in other_arguments.items()]
     if entry.pitfalls:
-        lines += ["", "**Pitfalls**", ""] + _pitfall_lines(entry.pitfalls)
+        lines += ["", "**Pitfalls**", "", *_pitfall_lines(entry.pitfalls)]
     if entry.example:
-        lines += ["", "**Example**", ""] + _example_block(entry.example)
+        lines += ["", "**Example**", "", *_example_block(entry.example)]
     if entry.references:
-        lines += ["", "**References**", ""] + _references(entry.references)
+        lines += ["", "**References**", "", *_references(entry.references)]
     return "\n".join(lines).strip() + "\n"
 
 
@@ -58,11 +58,11 @@ def render_method_hover(entry: MethodEntry) -> str:
     if entry.details:
         lines += ["", entry.details]
     if entry.pitfalls:
-        lines += ["", "**Pitfalls**", ""] + _pitfall_lines(entry.pitfalls)
+        lines += ["", "**Pitfalls**", "", *_pitfall_lines(entry.pitfalls)]
     if entry.example:
-        lines += ["", "**Example**", ""] + _example_block(entry.example)
+        lines += ["", "**Example**", "", *_example_block(entry.example)]
     if entry.references:
-        lines += ["", "**References**", ""] + _references(entry.references)
+        lines += ["", "**References**", "", *_references(entry.references)]
     return "\n".join(lines).strip() + "\n"
 
 
@@ -74,5 +74,5 @@ def render_topic(topic: Topic) -> str:
     if topic.rules:
         lines += ["", "**Related rules:** " + ", ".join(f"`{code}`" for code in topic.rules)]
     if topic.references:
-        lines += ["", "**References**", ""] + _references(topic.references)
+        lines += ["", "**References**", "", *_references(topic.references)]
     return "\n".join(lines).strip() + "\n"
