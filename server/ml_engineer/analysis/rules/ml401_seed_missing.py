@@ -146,21 +146,16 @@ def _training_site(model: SemanticModel) -> tuple[Node, str] | None:
     for call in model.calls:
         method = call_method_name(call)
         if method == "apply_gradients" and enclosing(call, frozenset({"for_statement", "while_statement"})) is not None:
-            if is_reachable(call) or _called_in_loop(model, call, reachable):
+            if is_reachable(call):
                 framework = "jax" if model.uses_framework("jax") or model.uses_framework("flax") else "tensorflow"
                 return call, framework
         if method == "apply_updates" and (model.qualname(call) or "").startswith("optax.") and is_reachable(call):
             return call, "jax"
         if method == "fit" and is_reachable(call):
-            framework = _fit_framework(model, call)
-            if framework is not None:
-                return call, framework
+            fit_framework = _fit_framework(model, call)
+            if fit_framework is not None:
+                return call, fit_framework
     return None
-
-
-def _called_in_loop(model: SemanticModel, call: Node, reachable: set[str]) -> bool:
-    info = model.enclosing_function(call)
-    return info is not None and info.qualname in reachable
 
 
 def _fit_framework(model: SemanticModel, call: Node) -> str | None:
