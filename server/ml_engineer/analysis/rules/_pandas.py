@@ -16,7 +16,7 @@ from ..model import SemanticModel
 from ..syntax import call_method_name, call_receiver, dotted_name, statement_of, unwrap
 
 _MAX_DEPTH = 6
-_DF_NAME = re.compile(r"^(df|pdf|sdf)(_?\w+)?$|_df$|^dataframe$|_dataframe$|^df\d+$", re.IGNORECASE)
+_DF_NAME = re.compile(r"^(df|pdf|sdf)$|^df_\w+$|_df$|^dataframe$|_dataframe$|^df\d+$", re.IGNORECASE)
 _PANDAS_ACCESSORS = frozenset({"loc", "iloc", "at", "iat", "str", "dt", "cat"})
 # Methods that return a NumPy array from a pandas object or an array.
 _TO_NUMPY = frozenset({"to_numpy", "values"})
@@ -26,8 +26,13 @@ _TORCH_NOT_TENSORS = re.compile(
 )
 
 
+_DF_COLLECTION = re.compile(r"(dfs|frames|_dict|_list|_map|_paths?|_files?|_names?|_cols?|_columns)$", re.IGNORECASE)
+
+
 def is_df_name(dotted: str) -> bool:
-    return bool(_DF_NAME.search(dotted.rsplit(".", 1)[-1]))
+    """`df`, `train_df`, `df_clean`, `self.df`; not collections of frames (`dfs`, `df_dict`)."""
+    last = dotted.rsplit(".", 1)[-1]
+    return bool(_DF_NAME.search(last)) and not _DF_COLLECTION.search(last)
 
 
 def framework_of(model: SemanticModel, node: Node | None, depth: int = 0) -> str | None:
