@@ -10,7 +10,6 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
-  TransportKind,
 } from 'vscode-languageclient/node';
 import { AnswerChunk, AskResult, ChunkRouter } from './answerStream';
 import { ApiKeyStore } from './apiKeyStore';
@@ -150,6 +149,7 @@ export class LanguageServerManager implements vscode.Disposable {
     const view = presentState(state);
     this.statusItem.text = view.text;
     this.statusItem.tooltip = view.tooltip;
+    this.statusItem.accessibilityInformation = { label: view.label };
     this.statusItem.backgroundColor = view.isError ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     this.statusItem.show();
     this.stateEmitter.fire(state);
@@ -194,7 +194,7 @@ export class LanguageServerManager implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: launch.command,
       args: launch.args,
-      transport: TransportKind.stdio,
+      // No `transport`: with TransportKind.stdio the library appends `--stdio` to the arguments.
       options: {
         env: serverEnvironment(process.env, apiKey, { trusted }),
         cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,

@@ -9,6 +9,8 @@ export type ServerState =
 
 export interface StatusPresentation {
   text: string;
+  /** Read by screen readers (and the end-to-end test): "ML Engineer: <state>". */
+  label: string;
   tooltip: string;
   isError: boolean;
 }
@@ -16,20 +18,20 @@ export interface StatusPresentation {
 export function presentState(state: ServerState): StatusPresentation {
   switch (state.kind) {
     case 'starting':
-      return { text: '$(sync~spin) ML Engineer', tooltip: 'ML Engineer: starting the language server…', isError: false };
+      return { label: 'ML Engineer: starting', text: '$(sync~spin) ML Engineer', tooltip: 'ML Engineer: starting the language server…', isError: false };
     case 'running':
       if (state.offline) {
         const why = state.untrusted
           ? 'untrusted workspace: nothing is sent, questions are answered offline'
           : 'no API key or backend "offline": questions are answered from the local analysis';
-        return { text: '$(circle-slash) ML Engineer: offline', tooltip: `ML Engineer: running in offline mode (${why}).\nServer: ${state.source}`, isError: false };
+        return { label: 'ML Engineer: running in offline mode', text: '$(circle-slash) ML Engineer: offline', tooltip: `ML Engineer: running in offline mode (${why}).\nServer: ${state.source}`, isError: false };
       }
-      return { text: '$(check) ML Engineer', tooltip: `ML Engineer: running, questions go to Claude.\nServer: ${state.source}`, isError: false };
+      return { label: 'ML Engineer: running', text: '$(check) ML Engineer', tooltip: `ML Engineer: running, questions go to Claude.\nServer: ${state.source}`, isError: false };
     case 'missing':
-      return { text: '$(warning) ML Engineer: not installed', tooltip: `ML Engineer: ${state.detail}`, isError: true };
+      return { label: 'ML Engineer: server not installed', text: '$(warning) ML Engineer: not installed', tooltip: `ML Engineer: ${state.detail}`, isError: true };
     case 'error':
-      return { text: '$(error) ML Engineer', tooltip: `ML Engineer: ${state.detail}\nClick to see the server log.`, isError: true };
+      return { label: 'ML Engineer: error', text: '$(error) ML Engineer', tooltip: `ML Engineer: ${state.detail}\nClick to see the server log.`, isError: true };
     case 'stopped':
-      return { text: '$(debug-stop) ML Engineer', tooltip: 'ML Engineer: server stopped.', isError: false };
+      return { label: 'ML Engineer: stopped', text: '$(debug-stop) ML Engineer', tooltip: 'ML Engineer: server stopped.', isError: false };
   }
 }
