@@ -1,0 +1,182 @@
+"""ML601 hard-coded-cuda."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from ..findings import Finding
+from ..model import SemanticModel
+from ..syntax import (
+    ancestors,
+    assignment_targets,
+    assignment_value,
+    call_arguments,
+    call_method_name,
+    call_receiver,
+    enclosing_scope,
+    keyword_arguments,
+    string_value,
+    text,
+)
+from .base import Rule, RuleContext
+
+# A condition that decides the device: `torch.cuda.is_available()`, `use_cuda`, `args.gpu`, `device.type == "cuda"`.
+_GUARD = re.compile(r"is_available|device_count|cuda|gpu|device|mps|accelerator", re.IGNORECASE)
+_DEVICE_CALLS = frozenset({"torch.device", "torch.set_default_device", "torch.cuda.device"})
+_MAX_RELATED = 10
+
+
+class HardCodedCuda(Rule):
+    """## What it does
+    Flags code that puts work on the GPU unconditionally: `.cuda()`, `.to("cuda")`,
+    `torch.device("cuda")`, `device="cuda"` arguments and `device = "cuda"` assignments, with no
+    `torch.cuda.is_available()` check or configurable device deciding it. One finding is reported
+    per file, at the first such place, with the others listed as related locations.
+
+    ## Why is this bad?
+    The script crashes with "Torch not compiled with CUDA enabled" or "no CUDA GPUs are available"
+    on a laptop, in CI, on Apple silicon or on a CPU-only node, even though everything in it could
+    run there. Choosing the device once, from availability or from configuration, keeps one code
+    path for every machine.
+
+    Not reported: a site inside an `if`/conditional expression that tests availability or a
+    device/GPU setting (`if torch.cuda.is_available():`, `if args.cuda:`,
+    `x.cuda() if use_gpu else x`); a device taken from configuration (an argparse option, a config
+    dict or class, an environment variable, a function parameter, even with a `"cuda"` default);
+    devices computed from a rank (`torch.device("cuda", local_rank)`, `.cuda(args.gpu)`,
+    `f"cuda:{rank}"`); and files that clearly require a GPU (they call `torch.cuda.set_device`,
+    start an NCCL process group, or assert/raise when CUDA is unavailable).
+
+    ## Example
+    ```python
+    model = Net().cuda()
+    for x, y in loader:
+        x, y = x.cuda(), y.cuda()
+    ```
+
+    ## Use instead
+    ```python
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = Net().to(device)
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+    ```
+
+    ## Fix safety
+    No automatic fix: the device variable has to be introduced once and threaded through.
+
+    ## References
+    - https://pytorch.org/docs/stable/notes/cuda.html#best-practices
+    - https://pytorch.org/docs/stable/tensor_attributes.html#torch-device
+    """
+
+    code = "ML601"
+    name = "hard-coded-cuda"
+    severity = "info"
+    summary = "GPU device hard-coded with no availability check or configuration"
+    fix_availability = "never"
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        model = ctx.model
+        if not model.uses_framework("torch") or _requires_gpu(model):
+            return
+        sites = [site for site in _sites(model) if not _guarded(site)]
+        if not sites:
+            return
+        first = sites[0]
+        more = len(sites) - 1
+        extra = f" ({more} more place{'s' if more != 1 else ''} in this file)" if more else ""
+        yield self.finding(
+            first,
+            f"`{_short(first)}` hard-codes the CUDA device{extra}: the script fails on machines without a GPU; "
+            'pick the device once, e.g. `torch.device("cuda" if torch.cuda.is_available() else "cpu")`, '
+            "or take it from configuration",
+            related=[ctx.related(site, "also hard-codes CUDA") for site in sites[1 : 1 + _MAX_RELATED]],
+        )
+
+
+def _is_cuda_literal(node: Node | None) -> bool:
+    value = string_value(node)
+    return value is not None and (value == "cuda" or value.startswith("cuda:"))
+
+
+def _sites(model: SemanticModel) -> list[Node]:
+    sites: list[Node] = []
+    for call in model.calls:
+        method = call_method_name(call)
+        positional = call_arguments(call)
+        kwargs = keyword_arguments(call)
+        qual = model.qualname(call)
+        if qual in _DEVICE_CALLS:
+            first = positional[0] if positional else kwargs.get("type") or kwargs.get("device")
+            index = positional[1] if len(positional) > 1 else kwargs.get("index")
+            if _is_cuda_literal(first) and (index is None or index.type == "integer"):
+                sites.append(call)
+            continue
+        if method == "cuda" and call_receiver(call) is not None and qual != "torch.cuda":
+            device = positional[0] if positional else kwargs.get("device")
+            if device is None or device.type == "integer":
+                sites.append(call)
+            continue
+        if method == "to" and call_receiver(call) is not None:
+            device = positional[0] if positional else kwargs.get("device")
+            if _is_cuda_literal(device):
+                sites.append(call)
+            continue
+        if _is_cuda_literal(kwargs.get("device")):
+            sites.append(call)
+    for assign in model.index.get("assign", []):
+        targets = assignment_targets(assign)
+        value = assignment_value(assign)
+        if len(targets) != 1 or targets[0].type not in ("identifier", "attribute") or not _is_cuda_literal(value):
+            continue
+        if "device" not in text(targets[0]).lower() or enclosing_scope(assign).type == "class_definition":
+            continue
+        sites.append(assign)
+    sites.sort(key=lambda node: node.start_byte)
+    return sites
+
+
+def _guarded(site: Node) -> bool:
+    for parent in ancestors(site):
+        if parent.type in ("if_statement", "elif_clause", "while_statement", "conditional_expression"):
+            condition = parent.child_by_field_name("condition")
+            if parent.type == "conditional_expression":
+                named = parent.named_children
+                condition = named[1] if len(named) > 1 else None
+            if condition is not None and _GUARD.search(text(condition)):
+                return True
+        elif parent.type == "try_statement":
+            return True  # `try: x.cuda() except ...:` handles the CPU case itself
+    return False
+
+
+def _requires_gpu(model: SemanticModel) -> bool:
+    """Files that state they need CUDA: DDP on NCCL, `set_device`, or an explicit availability check that exits."""
+    for call in model.calls:
+        qual = model.qualname(call) or ""
+        if qual in ("torch.cuda.set_device",):
+            return True
+        if qual.endswith("init_process_group") and "nccl" in text(call):
+            return True
+        if qual == "torch.cuda.is_available":
+            for parent in ancestors(call):
+                if parent.type == "assert_statement":
+                    return True
+                if parent.type == "if_statement":
+                    body = parent.child_by_field_name("consequence")
+                    body_text = text(body) if body is not None else ""
+                    if "raise" in body_text or "exit(" in body_text:
+                        return True
+                    break
+                if parent.type in ("expression_statement", "function_definition", "module"):
+                    break
+    return False
+
+
+def _short(node: Node) -> str:
+    value = text(node).split("\n", 1)[0]
+    return value if len(value) <= 50 else value[:47] + "..."
