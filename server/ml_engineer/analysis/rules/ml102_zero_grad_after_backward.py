@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..findings import Finding
@@ -104,5 +105,11 @@ class ZeroGradAfterBackward(Rule):
             return True
         if zero.receiver == target:
             return True
-        # `model.zero_grad()` / `self.zero_grad()` clears every parameter of the model.
-        return zero.receiver == "self" or ctx.model.kind_of_name(zero.receiver, zero.call) == "model"
+        # `model.zero_grad()` / `self.zero_grad()` clears every parameter of the model: it matters
+        # when the stepped optimizer holds that model's parameters (or we cannot tell).
+        if zero.receiver != "self" and ctx.model.kind_of_name(zero.receiver, zero.call) != "model":
+            return False
+        optimizer = ctx.model.entity(target, step.call)
+        if optimizer is None or optimizer.kind != "optimizer" or zero.receiver == "self":
+            return True
+        return re.search(rf"(?<![\w.]){re.escape(zero.receiver)}\b", text(optimizer.node)) is not None
