@@ -54,7 +54,7 @@ def test_lines_are_numbered_and_the_selection_marked(big: tuple[str, object]) ->
     assert f"{focus}>|         optimizer.zero_grad()" in rendered
     assert f"{focus - 1} |         scaler.scale(loss).backward()" in rendered
     for snippet in bundle.snippets:
-        assert snippet.render().startswith(f"### train.py lines {snippet.start}-{snippet.end} (")
+        assert snippet.render().startswith(f"### train.py:{snippet.start}-{snippet.end} (")
         first = snippet.text.splitlines()[0]
         assert first.lstrip().startswith(str(snippet.start))
 

@@ -32,9 +32,16 @@ from ..analysis.secrets import Redaction
 from .redaction import RedactedSource, redact_source
 from .tokens import estimate_chars, estimate_tokens
 
-_LINE_PREFIX_CHARS = 8  # "1234 > |" style prefix added to every line
-_SNIPPET_OVERHEAD_CHARS = 60  # header line and code fence of each snippet
-_MAX_DOCS_CHARS = 700
+_COMPOUND = frozenset(
+    {"function_definition", "class_definition", "decorated_definition", "for_statement", "while_statement",
+     "if_statement", "with_statement", "try_statement", "module"}
+)
+_FUNCTION_ROWS = 40  # an enclosing function up to this long is sent whole
+_LOOP_ROWS = 60  # else its innermost loop up to this long
+_LINE_PREFIX_CHARS = 6  # "1234 > |" style prefix added to every line
+_SNIPPET_OVERHEAD_CHARS = 50  # header line and code fence of each snippet
+_MAX_DOCS_CHARS = 500
+_MAX_OTHER_MESSAGE_CHARS = 160  # findings outside the selection: a shortened message, no docs
 #: Files under this many estimated tokens (and under the budget) are sent whole: at that size the
 #: whole file costs little and every definition is in view.
 SMALL_FILE_TOKENS = 2000
@@ -77,7 +84,7 @@ class Snippet:
 
     def render(self) -> str:
         label = "; ".join(self.reasons)
-        return f"### {self.path} lines {self.start}-{self.end} ({label})\n```python\n{self.text}\n```"
+        return f"### {self.path}:{self.start}-{self.end} ({label})\n```python\n{self.text}\n```"
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class ContextBundle:
     whole_file_tokens: int  # estimate for the whole numbered file
     budget: int
     truncated: bool = False  # the selection itself had to be cut to fit
+    code_tokens: int = 0  # estimate for the snippets alone
     line_count: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -171,10 +179,11 @@ def select_context(
         if whole_file_tokens + notes_tokens > budget_tokens:
             notes = [_without_docs(n) if not n.in_focus else n for n in notes]
         snippet = Snippet(display_path, 1, n_lines, ("whole file",), _number(lines, 0, n_lines - 1, focus))
-        tokens = estimate_tokens(snippet.render()) + sum(estimate_tokens(n.render()) for n in notes)
+        code_tokens = estimate_tokens(snippet.render())
+        tokens = code_tokens + sum(estimate_tokens(n.render()) for n in notes)
         return ContextBundle(
             display_path, focus, [snippet], notes, list(redacted.redactions), True, tokens, whole_file_tokens,
-            budget_tokens, line_count=n_lines,
+            budget_tokens, line_count=n_lines, code_tokens=code_tokens,
         )
 
     selector = _Selector(analysis, lines, focus, question)
@@ -190,7 +199,7 @@ def select_context(
         if any(line in chosen_lines for line in range(first, last + 1)):
             selected_notes.append(_note(f, (first, last), focus, source))
     snippets = _render(chosen, lines, focus, display_path)
-    used = sum(estimate_tokens(s.render()) for s in snippets)
+    used = code_tokens = sum(estimate_tokens(s.render()) for s in snippets)
     final_notes: list[FindingNote] = []
     for note in sorted(selected_notes, key=lambda n: (not n.in_focus, n.line)):
         cost = estimate_tokens(note.render())
@@ -204,7 +213,7 @@ def select_context(
     sent_redactions = [r for r in redacted.redactions if any(s.start <= r.line <= s.end for s in snippets)]
     return ContextBundle(
         display_path, focus, snippets, final_notes, sent_redactions, False, used, whole_file_tokens, budget_tokens,
-        truncated=truncated, line_count=n_lines,
+        truncated=truncated, line_count=n_lines, code_tokens=code_tokens,
     )
 
 
@@ -256,12 +265,19 @@ class _Selector:
             for related in getattr(finding, "related", ()):
                 r_line = self.source.line_of(related.span.start)
                 self.add(r_line, self.source.line_of(max(related.span.start, related.span.end - 1)), score - 5, f"related to {finding.code}")
-        # Definitions of what the selection uses (and, one level down, what those use).
-        used_names: set[str] = set()
+        # Definitions of what the selected lines use, then of what the rest of their function or
+        # loop uses (entities and model classes only), then one level down.
+        focus_names: set[str] = set()
+        for node in self._focus_statements():
+            focus_names |= _names_in(node)
+        region_names: set[str] = set()
+        for node in region_nodes:
+            region_names |= _names_in(node)
+        region_names -= focus_names
+        used_names = focus_names | region_names
         focus_nodes = region_nodes or self._focus_statements()
-        for node in focus_nodes:
-            used_names |= _names_in(node)
-        definition_nodes = self._add_definitions(used_names, base_score=72, exclude=focus_nodes)
+        definition_nodes = self._add_definitions(focus_names, base_score=72, exclude=focus_nodes)
+        definition_nodes += self._add_definitions(region_names, base_score=52, exclude=focus_nodes)
         second: set[str] = set()
         for node in definition_nodes:
             second |= _names_in(node)
@@ -319,20 +335,39 @@ class _Selector:
         if any(n.start_point[0] <= first and last <= _end_row(n) for n in region_nodes):
             return 85
         distance = min(abs(first - f1), abs(f0 - last))
-        if distance <= 20:
-            return 60
+        if distance <= 10:
+            return 55
         return 30
 
+    def _anchor(self) -> Node | None:
+        """A node at the selection, to resolve names to the binding in scope there."""
+        if self.focus is None:
+            return None
+        offset = self.source.line_start(self.focus.start - 1)
+        return self.analysis.tree.root_node.descendant_for_byte_range(offset, offset)
+
     def _focus_statements(self) -> list[Node]:
+        """The statements that overlap the selected lines (not their whole enclosing block)."""
         if self.focus is None:
             return []
-        start = self.source.line_start(self.focus.start - 1)
-        end = self.source.line_end(self.focus.end - 1)
-        node = self.analysis.tree.root_node.descendant_for_byte_range(start, max(start, end))
-        return [node] if node is not None else []
+        f0, f1 = self.focus.start - 1, self.focus.end - 1
+        line = self.source.line_bytes(f0)
+        start = self.source.line_start(f0) + len(line) - len(line.lstrip())
+        end = max(start, self.source.line_end(f1) - 1)
+        node = self.analysis.tree.root_node.descendant_for_byte_range(start, end)
+        if node is None:
+            return []
+        # Grow to the enclosing simple statement, but not to a compound statement bigger than the selection.
+        while node.parent is not None and node.parent.type not in ("block", "module"):
+            parent = node.parent
+            if (parent.start_point[0] < f0 or _end_row(parent) > f1) and parent.type in _COMPOUND:
+                break
+            node = parent
+        return _parts_within(node, f0, f1)
 
     def _region(self, f0: int, f1: int) -> tuple[Node, str] | None:
-        """The function, else the outermost loop, else the statement that encloses the selection."""
+        """What encloses the selection: its function when short, else its innermost loop, else the
+        top-level statement; ``None`` when all are too long (a window is used instead)."""
         root = self.analysis.tree.root_node
         start = self.source.line_start(f0)
         # Skip leading indentation so that the smallest node is the statement, not the block.
@@ -342,28 +377,31 @@ class _Selector:
         node = root.descendant_for_byte_range(start, end)
         if node is None:
             return None
-        budget_rows = 120
         function = None
-        outer_loop = None
+        loops: list[Node] = []  # innermost first, inside the function
         statement = None
         current: Node | None = node
         while current is not None and current.type != "module":
             if current.type == "function_definition" and function is None:
                 function = current
             if current.type in ("for_statement", "while_statement") and function is None:
-                outer_loop = current
+                loops.append(current)
             if current.parent is not None and current.parent.type == "module":
                 statement = current
             current = current.parent
-        if function is not None and _rows(function) <= budget_rows:
-            name = function.child_by_field_name("name")
-            label = name.text.decode() if name is not None and name.text else "?"
-            return function, f"enclosing function `{label}`"
-        if outer_loop is not None and _rows(outer_loop) <= budget_rows:
-            return outer_loop, "enclosing loop"
+        if function is not None and _rows(function) <= _FUNCTION_ROWS:
+            return function, f"enclosing function `{_function_name(function)}`"
+        for loop in loops:
+            if _rows(loop) <= _LOOP_ROWS and _rows(loop) > f1 - f0 + 1:
+                if function is not None:
+                    # The signature says where the loop lives and what it receives.
+                    self.add(function.start_point[0], function.child_by_field_name("body").start_point[0] - 1
+                             if function.child_by_field_name("body") is not None else function.start_point[0],
+                             88, f"function `{_function_name(function)}`")
+                return loop, "enclosing loop"
         if function is not None:
-            return None  # a huge function: keep a window around the selection
-        if statement is not None and _rows(statement) <= budget_rows:
+            return None  # a long function with no short loop: keep a window around the selection
+        if statement is not None and _rows(statement) <= _LOOP_ROWS:
             return statement, "enclosing statement"
         return None
 
@@ -376,8 +414,10 @@ class _Selector:
     def _add_definitions(self, names: Iterable[str], base_score: float, exclude: list[Node]) -> list[Node]:
         model = self.model
         added: list[Node] = []
+        at = self._anchor()
         for name in sorted(names):
-            for entity in model.entities.get(name, [])[-2:]:
+            found = model.entity(name, at) if at is not None else None
+            for entity in [found] if found is not None else model.entities.get(name, [])[-1:]:
                 stmt = _statement(entity.assignment)
                 if any(_contains(x, stmt) for x in exclude):
                     continue
@@ -533,6 +573,8 @@ def _number(lines: list[str], start: int, end: int, focus: LineRange | None) -> 
     width = len(str(end + 1))
     out = []
     for i in range(start, end + 1):
+        if not lines[i].strip() and start < i < end:
+            continue  # blank lines carry nothing; the numbers show where they were
         mark = ">" if focus is not None and focus.start <= i + 1 <= focus.end else " "
         out.append(f"{i + 1:>{width}}{mark}| {lines[i]}".rstrip())
     return "\n".join(out)
@@ -550,11 +592,15 @@ def _note(finding: Finding, lines: tuple[int, int], focus: LineRange | None, sou
         severity=finding.severity,
         line=first + 1,
         end_line=last + 1,
-        message=finding.message,
-        docs=rule_docs_excerpt(finding.code),
+        message=finding.message if in_focus or focus is None else _shorten(finding.message, _MAX_OTHER_MESSAGE_CHARS),
+        docs=rule_docs_excerpt(finding.code) if in_focus else "",
         fix_title=finding.fix.title if finding.fix is not None else None,
         in_focus=in_focus,
     )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _without_docs(note: FindingNote) -> FindingNote:
@@ -581,8 +627,7 @@ def rule_docs_excerpt(code: str, limit: int = _MAX_DOCS_CHARS) -> str:
         return ""
     match = re.search(r"#+\s*Why is this bad\?\s*\n(.*?)(?=\n#+\s|\Z)", docs, re.S | re.I)
     text = match.group(1) if match else docs
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return _shorten(re.sub(r"\s+", " ", text).strip(), limit)
 
 
 # --- tree helpers -------------------------------------------------------------------------------------
@@ -615,6 +660,18 @@ def _names_in(node: Node) -> set[str]:
             continue
         stack.extend(current.named_children)
     return names
+
+
+def _parts_within(node: Node, f0: int, f1: int) -> list[Node]:
+    """The largest sub-nodes of ``node`` that lie within rows f0..f1 (a partly selected block)."""
+    if f0 <= node.start_point[0] and _end_row(node) <= f1:
+        return [node]
+    parts: list[Node] = []
+    for child in node.named_children:
+        if child.start_point[0] > f1 or _end_row(child) < f0:
+            continue
+        parts += _parts_within(child, f0, f1)
+    return parts
 
 
 def _function_name(node: Node) -> str:
