@@ -126,9 +126,32 @@ def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopIn
         if not any(is_inside(effect.call, inner.node) for inner in nested):
             kinds.add(effect.kind)
     for call, helper in loop.helper_calls:
-        if not any(is_inside(call, inner.node) for inner in nested):
+        if not any(is_inside(call, inner.node) for inner in nested) and trains_per_call(model, helper, set()):
             kinds |= helper.effects
     return kinds
+
+
+def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) -> bool:
+    """Does one call of `helper` run backward and step outside the helper's own loops?
+
+    `train_one_epoch()` loops over batches itself (its loop is checked on its own); a
+    `train_step()` does one update per call, so the loop calling it is the training loop.
+    """
+    if helper.qualname in seen:
+        return False
+    seen.add(helper.qualname)
+    kinds: set[str] = set()
+    for call in model.calls_in(helper.node):
+        if model.enclosing_loops(call) and model.enclosing_function(call) is helper:
+            continue
+        effect = model.effect_of_call(call)
+        if effect is not None:
+            kinds.add(effect.kind)
+            continue
+        callee = model.resolve_local_function(call)
+        if callee is not None and callee is not helper and trains_per_call(model, callee, seen):
+            kinds |= callee.effects
+    return "backward" in kinds and bool(kinds & _STEP_KINDS)
 
 
 def function_of(model: SemanticModel, node: Node) -> FunctionInfo | None:

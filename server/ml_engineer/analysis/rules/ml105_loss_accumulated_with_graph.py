@@ -31,6 +31,7 @@ _FUNCTIONAL_LOSSES = frozenset(
 )
 # Tensor methods whose result still carries the autograd graph.
 _GRAPH_KEEPING_METHODS = frozenset({"mean", "sum", "float", "double", "squeeze", "view", "reshape", "clone", "mul", "div", "add"})
+_DETACHING = frozenset({"item", "detach", "tolist", "numpy", "float", "int", "cpu", "data"})
 _MAX_DEPTH = 4
 
 
@@ -168,7 +169,10 @@ def _is_loss_tensor(model: SemanticModel, expr: Node, at: Node, depth: int) -> b
         if value is None or model.grad_mode_at(value_assign) == "no_grad":
             return False
         if value_assign.type == "assignment" and len(_targets(value_assign)) == 1:
-            return _is_loss_tensor(model, value, value_assign, depth + 1)
+            if _is_loss_tensor(model, value, value_assign, depth + 1):
+                return True
+            if _detached(value):
+                return False
     # Unpacked or passed in: trust it when it is named like a loss and backpropagated here.
     return "loss" in name_tokens(name) and _backward_on(model, name, enclosing_scope(at))
 
@@ -195,6 +199,14 @@ def _is_loss_call(model: SemanticModel, call: Node, at: Node, depth: int) -> boo
             if returned.type in ("identifier", "attribute", "call") and _is_loss_tensor(model, returned, ret, depth + 1):
                 return True
     return False
+
+
+def _detached(value: Node) -> bool:
+    """`loss.item()`, `loss.detach()`, `float(loss)`: plain numbers or tensors without a graph."""
+    value = unwrap(value) or value
+    if value.type != "call":
+        return value.type in ("integer", "float", "string", "none", "list", "dictionary")
+    return call_method_name(value) in _DETACHING
 
 
 def _last_assignment(model: SemanticModel, name: str, at: Node) -> Node | None:
