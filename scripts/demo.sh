@@ -6,8 +6,10 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e .
+# This machine's pip config names extra local indexes; their "ignored" warnings are noise.
+quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
+quiet_pip install -q --upgrade pip >/dev/null
+quiet_pip install -q -e .
 echo "== ml-engineer check examples/"
 .venv/bin/ml-engineer check examples/ || true
 echo
