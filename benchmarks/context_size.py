@@ -151,7 +151,6 @@ async def count_tokens(rows: list[dict], service: AskService) -> None:
     backend = service._anthropic_backend()
     for row in rows:
         exact = await backend.count_tokens(row["payload"])
-        estimate = service.preview  # noqa: F841  (estimate printed below from the payload)
         chars = sum(len(str(m["content"])) for m in row["payload"].messages) + len(row["payload"].system)
         print(f"  {Path(row['file']).name:32} exact {exact:6d}  chars/3.5 {chars / 3.5:8.0f}  chars/token {chars / exact:.2f}")
     await backend.aclose()

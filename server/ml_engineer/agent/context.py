@@ -395,9 +395,9 @@ class _Selector:
             if _rows(loop) <= _LOOP_ROWS and _rows(loop) > f1 - f0 + 1:
                 if function is not None:
                     # The signature says where the loop lives and what it receives.
-                    self.add(function.start_point[0], function.child_by_field_name("body").start_point[0] - 1
-                             if function.child_by_field_name("body") is not None else function.start_point[0],
-                             88, f"function `{_function_name(function)}`")
+                    body = function.child_by_field_name("body")
+                    header_end = body.start_point[0] - 1 if body is not None else function.start_point[0]
+                    self.add(function.start_point[0], header_end, 88, f"function `{_function_name(function)}`")
                 return loop, "enclosing loop"
         if function is not None:
             return None  # a long function with no short loop: keep a window around the selection
