@@ -1,0 +1,189 @@
+"""Shared reasoning for the evaluation-mode rules (ML201 eval-mode-missing, ML202 no-grad-missing).
+
+Questions answered here: which evaluation passes are real (not pytest tests, not Lightning hooks,
+not metrics computed on the training batch), which mode the model is in when a pass runs (the
+last `eval()`/`train()` before it, through helpers and callers), and whether a call runs under
+`no_grad` in its own function or in every caller.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tree_sitter import Node
+
+from ..model import EvalPass, FunctionInfo, SemanticModel
+from ..syntax import call_method_name, dotted_name, text
+
+_LIGHTNING_BASES = frozenset({"lightning.pytorch.LightningModule", "lightning.LightningModule"})
+_MAX_CALLER_DEPTH = 4
+
+
+def applies(model: SemanticModel) -> bool:
+    """PyTorch code that is not a pytest/unittest module."""
+    if not (model.uses_framework("torch") or model.uses_framework("lightning") or model.uses_framework("pytorch_lightning")):
+        return False
+    base = os.path.basename(model.path)
+    if base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py":
+        return False
+    return not (model.uses_framework("pytest") or model.uses_framework("unittest"))
+
+
+def callers(model: SemanticModel) -> dict[str, list[Node]]:
+    cached = model.__dict__.get("_ml2xx_callers")
+    if cached is None:
+        cached = {}
+        for call in model.calls:
+            callee = model.resolve_local_function(call)
+            if callee is not None:
+                cached.setdefault(callee.qualname, []).append(call)
+        model.__dict__["_ml2xx_callers"] = cached
+    return cached
+
+
+def in_lightning_module(model: SemanticModel, info: FunctionInfo | None) -> bool:
+    owner = info.owner if info is not None else None
+    seen: set[str] = set()
+    while owner is not None and owner.name not in seen:
+        seen.add(owner.name)
+        if any(base in _LIGHTNING_BASES for base in owner.bases):
+            return True
+        owner = next((model.classes[b] for b in owner.bases if b in model.classes), None)
+    return False
+
+
+def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) -> list[Node]:
+    """Forward calls of torch models in `node` (Keras/sklearn `predict` excluded)."""
+    result = []
+    for call in model.model_calls_in(node):
+        method = call_method_name(call)
+        if method in ("predict", "predict_on_batch"):
+            continue
+        if method == "generate" and not include_generate:
+            continue
+        entity = _called_entity_qualname(model, call)
+        if entity is not None and entity.startswith("keras."):
+            continue
+        result.append(call)
+    return result
+
+
+def _called_entity_qualname(model: SemanticModel, call: Node) -> str | None:
+    func = call.child_by_field_name("function")
+    if func is None:
+        return None
+    name = dotted_name(func)
+    if name is not None and call_method_name(call) in ("generate", "forward"):
+        name = name.rsplit(".", 1)[0]
+    entity = model.entity(name, call) if name is not None else None
+    return entity.qualname if entity is not None else None
+
+
+def called_model_names(model: SemanticModel, calls: list[Node]) -> set[str]:
+    names = set()
+    for call in calls:
+        name = dotted_name(call.child_by_field_name("function"))
+        if name is not None and call_method_name(call) in ("generate", "forward"):
+            name = name.rsplit(".", 1)[0]
+        if name is not None:
+            names.add(name)
+    return names
+
+
+def pretrained_in_eval_mode(model: SemanticModel, names: set[str]) -> bool:
+    """Hugging Face `from_pretrained` returns a model in eval mode; quiet if nothing switches it to train."""
+    if not names:
+        return False
+    for name in names:
+        entity = model.entity(name)
+        if entity is None or entity.qualname is None or not entity.qualname.endswith(".from_pretrained"):
+            return False
+    return not any(e.kind == "train_mode" and e.receiver in names for e in model.effects_in(model.root))
+
+
+def trains_here(model: SemanticModel, node: Node) -> bool:
+    """Is `node` in the per-step body of a training loop (its innermost loop calls backward itself)?"""
+    loops = model.enclosing_loops(node)
+    if not loops:
+        return False
+    innermost = loops[0]
+    for effect in innermost.effects:
+        if effect.kind == "backward" and _innermost_loop_id(model, effect.call) == innermost.node.id:
+            return True
+    for call, helper in innermost.helper_calls:
+        if "backward" in helper.effects and _innermost_loop_id(model, call) == innermost.node.id:
+            # `train_step(batch)` trains here; `train_one_epoch(loader)` runs its own loop and returns.
+            if not any(_contains(helper.node, loop.node) for loop in model.training_loops):
+                return True
+    return False
+
+
+def _contains(container: Node, node: Node) -> bool:
+    return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
+
+
+def _innermost_loop_id(model: SemanticModel, node: Node) -> int | None:
+    loops = model.enclosing_loops(node)
+    return loops[0].node.id if loops else None
+
+
+def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
+    """'eval' | 'train' | None: the model mode in force when `at` runs (same function, then callers)."""
+    function = model.enclosing_function(at)
+    scope = function.node if function is not None else model.root
+    last: str | None = None
+    for call in model.calls_in(scope):
+        if call.start_byte >= at.start_byte:
+            break
+        if model.enclosing_function(call) is not function:
+            continue
+        effect = model.effect_of_call(call)
+        if effect is not None and effect.kind in ("eval_mode", "train_mode"):
+            last = "eval" if effect.kind == "eval_mode" else "train"
+            continue
+        helper = model.resolve_local_function(call)
+        if helper is not None and helper is not function:
+            kinds = helper.effects & {"eval_mode", "train_mode"}
+            if kinds == {"eval_mode"}:
+                last = "eval"
+            elif kinds == {"train_mode"}:
+                last = "train"
+    if last is not None or function is None or depth >= _MAX_CALLER_DEPTH:
+        return last
+    sites = callers(model).get(function.qualname, [])
+    if not sites:
+        return None
+    modes = {mode_before(model, site, depth + 1) for site in sites}
+    return "eval" if modes == {"eval"} else ("train" if "train" in modes else None)
+
+
+def under_no_grad(model: SemanticModel, node: Node, depth: int = 0) -> bool:
+    """Does `node` run with gradients off: a `no_grad` block/decorator here or around every caller?"""
+    mode = model.grad_mode_at(node)
+    if mode is not None:
+        return mode == "no_grad"
+    function = model.enclosing_function(node)
+    if function is None or depth >= _MAX_CALLER_DEPTH:
+        return False
+    sites = callers(model).get(function.qualname, [])
+    return bool(sites) and all(under_no_grad(model, site, depth + 1) for site in sites)
+
+
+def real_passes(model: SemanticModel) -> list[EvalPass]:
+    """Evaluation passes worth checking, one per function (blocks inside a function pass fold into it)."""
+    passes = [p for p in model.eval_passes if not in_lightning_module(model, p.function)]
+    function_nodes = {p.node.id for p in passes if p.kind == "function"}
+    result = []
+    for eval_pass in passes:
+        if eval_pass.kind == "no_grad_block":
+            if eval_pass.function is not None and eval_pass.function.node.id in function_nodes:
+                continue
+            if trains_here(model, eval_pass.node):
+                continue  # metrics on the training batch, not an evaluation pass
+        result.append(eval_pass)
+    return result
+
+
+def short(node: Node) -> str:
+    value = text(node).split("\n", 1)[0]
+    return value if len(value) <= 40 else value[:37] + "..."

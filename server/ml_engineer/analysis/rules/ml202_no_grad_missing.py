@@ -1,0 +1,141 @@
+"""ML202 no-grad-missing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from ..findings import Finding
+from ..model import FunctionInfo, SemanticModel
+from ..syntax import call_method_name
+from ._eval import applies, in_lightning_module, short, torch_model_calls, trains_here, under_no_grad
+from .base import Rule, RuleContext
+
+# Calls that show the code needs gradients on purpose (adversarial examples, saliency, Grad-CAM).
+_NEEDS_GRAD = frozenset({"backward", "grad", "requires_grad_", "enable_grad", "vjp", "jacobian", "hessian"})
+
+
+class NoGradMissing(Rule):
+    """## What it does
+    Flags evaluation code that runs a PyTorch model with gradient tracking on: a function named like
+    `evaluate`/`validate`/`test`/`predict`/`infer`, or code after `model.eval()`, that calls the
+    model outside `torch.no_grad()` / `torch.inference_mode()`, without such a decorator, and
+    without its callers wrapping the call.
+
+    ## Why is this bad?
+    `model.eval()` changes how dropout and batch-norm behave; it does not stop autograd. Every
+    forward pass still records the graph and keeps the intermediate activations alive for a backward
+    pass that never comes, so evaluation takes several times the memory it needs (often the cause of
+    out-of-memory errors that appear only during validation) and runs slower.
+
+    Not reported: `@torch.no_grad()` / `@torch.inference_mode()` on the function, a `no_grad`
+    block in every caller, Lightning `validation_step`/`test_step`/`predict_step` (Lightning
+    disables gradients), Hugging Face `generate` (it runs under `no_grad` itself), pytest test
+    functions, and code that needs gradients on purpose (it calls `backward`, `torch.autograd.grad`
+    or `requires_grad_`, as adversarial and saliency code does).
+
+    ## Example
+    ```python
+    def evaluate(model, loader):
+        model.eval()
+        return [model(x).argmax(1) for x, _ in loader]
+    ```
+
+    ## Use instead
+    ```python
+    @torch.no_grad()
+    def evaluate(model, loader):
+        model.eval()
+        return [model(x).argmax(1) for x, _ in loader]
+    ```
+
+    ## Fix safety
+    No automatic fix: a caller might backpropagate through the returned tensors.
+
+    ## References
+    - https://pytorch.org/docs/stable/generated/torch.no_grad.html
+    - https://pytorch.org/docs/stable/generated/torch.autograd.grad_mode.inference_mode.html
+    """
+
+    code = "ML202"
+    name = "no-grad-missing"
+    severity = "warning"
+    summary = "Evaluation runs the model with gradient tracking on"
+    fix_availability = "never"
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        model = ctx.model
+        if not applies(model):
+            return
+        reported_functions: set[int] = set()
+        for eval_pass in model.eval_passes:
+            info = eval_pass.function
+            if eval_pass.kind != "function" or info is None or in_lightning_module(model, info):
+                continue
+            reported_functions.add(info.node.id)
+            calls = self._unguarded(model, info.node, info)
+            if calls:
+                yield self._finding(calls, f"`{info.name}`")
+        # Code after `model.eval()` outside any evaluation-named function.
+        for call in model.calls:
+            effect = model.effect_of_call(call)
+            if effect is None or effect.kind != "eval_mode":
+                continue
+            function = model.enclosing_function(call)
+            if function is not None and (function.node.id in reported_functions or in_lightning_module(model, function)):
+                continue
+            calls = self._after_eval(model, call, function)
+            if calls:
+                if function is not None:
+                    reported_functions.add(function.node.id)
+                yield self._finding(calls, f"code after `{short(call)}`")
+
+    def _finding(self, calls: list[Node], where: str) -> Finding:
+        first = calls[0]
+        return self.finding(
+            first,
+            f"{where} runs `{short(first)}` with gradient tracking on: every forward pass keeps its graph "
+            "and activations; wrap it in `torch.no_grad()` / `torch.inference_mode()` or decorate the function",
+        )
+
+    @staticmethod
+    def _unguarded(model: SemanticModel, scope: Node, function: FunctionInfo | None) -> list[Node]:
+        if function is not None and function.grad_mode is not None:
+            return []
+        if _needs_grad(model, scope):
+            return []
+        return [
+            call
+            for call in torch_model_calls(model, scope, include_generate=False)
+            if model.enclosing_function(call) is function and not under_no_grad(model, call) and not trains_here(model, call)
+        ]
+
+    def _after_eval(self, model: SemanticModel, eval_call: Node, function: FunctionInfo | None) -> list[Node]:
+        scope = function.node if function is not None else model.root
+        if function is not None and function.grad_mode is not None:
+            return []
+        end = scope.end_byte
+        for call in model.calls_in(scope):
+            if call.start_byte <= eval_call.end_byte or model.enclosing_function(call) is not function:
+                continue
+            effect = model.effect_of_call(call)
+            helper = model.resolve_local_function(call)
+            helper_effects = helper.effects if helper is not None and helper is not function else set()
+            if (effect is not None and effect.kind == "train_mode") or "train_mode" in helper_effects:
+                end = call.start_byte
+                break
+            if call_method_name(call) in _NEEDS_GRAD or "backward" in helper_effects:
+                return []  # gradients are wanted after eval(): saliency, adversarial examples
+        return [
+            call
+            for call in torch_model_calls(model, scope, include_generate=False)
+            if eval_call.end_byte < call.start_byte < end
+            and model.enclosing_function(call) is function
+            and not under_no_grad(model, call)
+            and not trains_here(model, call)
+        ]
+
+
+def _needs_grad(model: SemanticModel, scope: Node) -> bool:
+    return any(call_method_name(call) in _NEEDS_GRAD for call in model.calls_in(scope))
