@@ -300,9 +300,9 @@ class _Checker:
             first = self._block(body, _rebind(dict(state), loop_targets), in_loop)
             second_start = _rebind(dict(first if first is not None else state), loop_targets)
             second = self._block(body, second_start, True)
-            alternative = node.child_by_field_name("alternative")
+            loop_else = node.child_by_field_name("alternative")
             after = _merge([s for s in (state, first, second) if s is not None])
-            else_body = alternative.child_by_field_name("body") if alternative is not None else None
+            else_body = loop_else.child_by_field_name("body") if loop_else is not None else None
             if else_body is not None:
                 after = self._block(else_body, after, in_loop) or after
             return after
