@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 
 from tree_sitter import Node
 
@@ -211,14 +215,19 @@ def _detached(value: Node) -> bool:
 
 def _last_assignment(model: SemanticModel, name: str, at: Node) -> Node | None:
     """The assignment that last bound `name` before `at` in `at`'s scope (or at module level)."""
+    assigns = model.assignments.get(name, [])
     scope = enclosing_scope(at)
-    best: Node | None = None
-    for assign in model.assignments.get(name, []):
-        if assign.start_byte >= at.start_byte:
+    end = bisect.bisect_left([a.start_byte for a in assigns], at.start_byte)
+    module_level: Node | None = None
+    for assign in reversed(assigns[:end]):
+        assign_scope = enclosing_scope(assign)
+        if assign_scope.id == scope.id:
+            return assign
+        if module_level is None and assign_scope.id == model.root.id:
+            module_level = assign
+        if assign.start_byte < scope.start_byte and module_level is not None:
             break
-        if enclosing_scope(assign).id in (scope.id, model.root.id):
-            best = assign
-    return best
+    return module_level
 
 
 def _targets(assign: Node) -> list[Node]:
@@ -241,20 +250,44 @@ def _backpropagated(model: SemanticModel, node: Node, accumulator: str) -> bool:
     """Is the accumulator (or a value built from it) backpropagated in the same scope?"""
     root = accumulator.split(".")[0] if not accumulator.startswith("self.") else accumulator
     scope = enclosing_scope(node)
+    facts = _scope_facts(model, scope)
     names = {root}
-    for assign in model.nodes_in("assign", scope):
-        value = assign.child_by_field_name("right")
-        if value is not None and _mentions(text(value), root):
-            names.update(text(t) for t in _targets(assign))
+    pattern = _name_pattern(root)
+    for targets, value in facts.assignments:
+        if pattern.search(value):
+            names.update(targets)
     return any(_backward_on(model, name, scope) for name in names)
 
 
+@dataclass
+class _ScopeFacts:
+    backward_calls: list[str]  # source of every `.backward(...)` call in the scope
+    assignments: list[tuple[list[str], str]]  # (targets, value source) of every assignment
+
+
+_FACTS: weakref.WeakKeyDictionary[SemanticModel, dict[int, _ScopeFacts]] = weakref.WeakKeyDictionary()
+
+
+def _scope_facts(model: SemanticModel, scope: Node) -> _ScopeFacts:
+    """Backward calls and assignments of a scope, collected once per analysis (rules run per keystroke)."""
+    per_scope = _FACTS.setdefault(model, {})
+    facts = per_scope.get(scope.id)
+    if facts is None:
+        backward = [text(call) for call in model.calls_in(scope) if call_method_name(call) == "backward"]
+        assignments = []
+        for assign in model.nodes_in("assign", scope):
+            value = assign.child_by_field_name("right")
+            if value is not None:
+                assignments.append(([text(t) for t in _targets(assign)], text(value)))
+        facts = per_scope[scope.id] = _ScopeFacts(backward, assignments)
+    return facts
+
+
 def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:
-    for call in model.calls_in(scope):
-        if call_method_name(call) == "backward" and _mentions(text(call), name):
-            return True
-    return False
+    pattern = _name_pattern(name)
+    return any(pattern.search(source) for source in _scope_facts(model, scope).backward_calls)
 
 
-def _mentions(source: str, name: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source) is not None
+@lru_cache(maxsize=512)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
