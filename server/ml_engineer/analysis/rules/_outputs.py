@@ -8,6 +8,7 @@ see through is `None` (unknown), which every rule treats as "stay quiet".
 
 from __future__ import annotations
 
+import bisect
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +116,8 @@ class OutputTracer:
     def __init__(self, model: SemanticModel):
         self.model = model
         self._class_kinds: dict[str, Output | None] = {}
+        self._loss_calls: list[LossCall] | None = None
+        self._attribute_values: dict[tuple[int, str], Node | None] = {}
 
     # --- definitions -------------------------------------------------------------------------
 
@@ -126,7 +129,17 @@ class OutputTracer:
         return self.class_attribute_value(owner.node, dotted)
 
     def class_attribute_value(self, class_node: Node, dotted: str) -> Node | None:
-        assigns = [a for a in self.model.assignments.get(dotted, []) if is_inside(a, class_node)]
+        key = (class_node.id, dotted)
+        if key not in self._attribute_values:
+            self._attribute_values[key] = self._class_attribute_value(class_node, dotted)
+        return self._attribute_values[key]
+
+    def _class_attribute_value(self, class_node: Node, dotted: str) -> Node | None:
+        every = self.model.assignments.get(dotted, [])
+        # Assignments are in document order: only look at the ones inside the class.
+        lo = bisect.bisect_left(every, class_node.start_byte, key=lambda a: a.start_byte)
+        hi = bisect.bisect_left(every, class_node.end_byte, key=lambda a: a.start_byte)
+        assigns = [a for a in every[lo:hi] if is_inside(a, class_node)]
         if len(assigns) != 1:
             return None
         right = assigns[0].child_by_field_name("right")
@@ -305,7 +318,15 @@ class OutputTracer:
     # --- losses ------------------------------------------------------------------------------
 
     def loss_calls(self) -> list[LossCall]:
-        found = []
+        """Every call of a loss in the file (computed once per file, shared by the loss rules)."""
+        if self._loss_calls is None:
+            self._loss_calls = self._find_loss_calls()
+        return self._loss_calls
+
+    def _find_loss_calls(self) -> list[LossCall]:
+        found: list[LossCall] = []
+        if not self.model.uses_framework("torch"):
+            return found
         for call in self.model.calls:
             loss = self.loss_call(call)
             if loss is not None:
@@ -325,6 +346,9 @@ class OutputTracer:
             kind = LOSS_CLASSES.get(self.model.qualname(func) or "")
             definition = func
         elif func.type in ("identifier", "attribute") and (qual is None or text(func).startswith("self.")):
+            dotted = dotted_name(func)
+            if dotted is None or dotted not in self.model.assignments:
+                return None  # `x.view(...)`: nothing bound under that name, so not a loss object
             definition = self.module_definition(func, call)
             if definition is None:
                 return None
