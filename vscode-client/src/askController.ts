@@ -8,6 +8,7 @@ import { AskParams, LspRange, PreviewResult } from './languageServer';
 import { renderUntrustedMarkdown, RenderedAnswer } from './markdown';
 import { ExchangeView, FromPanel } from './panelMessages';
 import { defaultQuestion } from './questions';
+import { PreviewDocuments } from './previewDocument';
 import { ProposedChanges } from './proposedChanges';
 
 export interface AskBackend {
@@ -58,6 +59,7 @@ export class AskController implements vscode.Disposable {
     extensionUri: vscode.Uri,
     private readonly backend: AskBackend,
     private readonly proposedChanges: ProposedChanges,
+    private readonly previews: PreviewDocuments,
   ) {
     this.panel = new AnswerPanel(extensionUri, (message) => void this.onPanelMessage(message));
   }
@@ -98,11 +100,10 @@ export class AskController implements vscode.Disposable {
     try {
       const result = await this.backend.preview(request.params);
       let content = result.text;
-      if (result.payload !== undefined) {
-        content += `\n\n---\n\nRequest payload (JSON):\n\n\`\`\`json\n${JSON.stringify(result.payload, null, 2)}\n\`\`\`\n`;
+      if (result.payload !== undefined && result.payload !== null) {
+        content += `\n\n--- request body (JSON) ---\n${JSON.stringify(result.payload, null, 2)}\n`;
       }
-      const document = await vscode.workspace.openTextDocument({ content, language: 'markdown' });
-      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+      await this.previews.show(vscode.Uri.parse(request.params.uri).path.split('/').pop() ?? 'selection', content);
     } catch (error) {
       void vscode.window.showErrorMessage(`ML Engineer: the preview failed: ${errorMessage(error)}`);
     }

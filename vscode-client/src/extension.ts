@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ApiKeyStore, promptAndStoreApiKey } from './apiKeyStore';
 import { AskController } from './askController';
 import { LanguageServerManager } from './languageServer';
+import { PreviewDocuments } from './previewDocument';
 import { ProposedChanges } from './proposedChanges';
 
 let server: LanguageServerManager | undefined;
@@ -11,17 +12,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('ML Engineer', { log: true });
   const apiKeys = new ApiKeyStore(context.secrets);
   const proposedChanges = new ProposedChanges();
+  const previews = new PreviewDocuments();
   // The controller and the manager need each other: the server's code actions run `mlEngineer.ask`,
   // which the controller serves, and the controller sends its requests through the manager.
   const late: { controller?: AskController } = {};
   const manager = new LanguageServerManager(log, apiKeys, (args) => late.controller!.askFromServer(args));
-  const ask = new AskController(context.extensionUri, manager, proposedChanges);
+  const ask = new AskController(context.extensionUri, manager, proposedChanges, previews);
   late.controller = ask;
   server = manager;
 
   context.subscriptions.push(
     log,
     proposedChanges,
+    previews,
     manager,
     ask,
     vscode.commands.registerCommand('mlEngineer.askSelection', () => ask.askAboutSelection()),

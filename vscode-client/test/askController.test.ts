@@ -6,6 +6,7 @@ import { AskResult, ChunkRouter } from '../src/answerStream';
 import { AskBackend, AskController } from '../src/askController';
 import { AskParams } from '../src/languageServer';
 import { ExchangeView, ToPanel } from '../src/panelMessages';
+import { PreviewDocuments } from '../src/previewDocument';
 import { ProposedChanges } from '../src/proposedChanges';
 import { stub } from './vscodeStub';
 
@@ -59,7 +60,7 @@ describe('ask controller', () => {
   beforeEach(() => {
     stub.reset();
     server = new FakeServer();
-    controller = new AskController(vscode.Uri.file('/ext'), server, new ProposedChanges());
+    controller = new AskController(vscode.Uri.file('/ext'), server, new ProposedChanges(), new PreviewDocuments());
   });
 
   // Returns the pending ask wrapped in an object: an async function cannot return a bare promise.

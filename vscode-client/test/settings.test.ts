@@ -99,3 +99,23 @@ describe('server environment', () => {
     assert.deepEqual(base, { PATH: '/bin' });
   });
 });
+
+describe('status bar states', () => {
+  it('labels every state distinctly and flags only failures as errors', async () => {
+    const { presentState } = await import('../src/serverState');
+    const states = [
+      presentState({ kind: 'starting' }),
+      presentState({ kind: 'running', offline: false, untrusted: false, source: 'x' }),
+      presentState({ kind: 'running', offline: true, untrusted: true, source: 'x' }),
+      presentState({ kind: 'missing', detail: 'not found' }),
+      presentState({ kind: 'error', detail: 'crashed' }),
+    ];
+    assert.equal(new Set(states.map((s) => s.label)).size, states.length);
+    assert.deepEqual(
+      states.map((s) => s.isError),
+      [false, false, false, true, true],
+    );
+    assert.match(states[2].text, /offline/);
+    assert.match(states[2].tooltip, /untrusted/);
+  });
+});

@@ -48,6 +48,10 @@ function exchangeElement(view: ExchangeView): HTMLElement {
     footer.append(meta, button('Copy', 'Copy the answer as markdown', () => vscode.postMessage({ type: 'copy', exchange: view.id }), true));
     section.append(question, answer, error, footer);
     exchangesElement.append(section);
+    if (exchangesElement.childElementCount > 1) {
+      // A new question starts at the top of the panel; its answer then fills in below it.
+      requestAnimationFrame(() => section?.scrollIntoView({ block: 'start' }));
+    }
   }
   return section;
 }
@@ -102,9 +106,6 @@ function render(state: ToPanel): void {
     }
     (section.querySelector('.meta') as HTMLElement).textContent = statusText(view);
     (section.querySelector('.error') as HTMLElement).textContent = view.error ? `The question failed: ${view.error}` : '';
-  }
-  if (state.busy) {
-    exchangesElement.lastElementChild?.scrollIntoView({ block: 'end' });
   }
 }
 
