@@ -35,7 +35,7 @@ ERROR_TYPES: dict[int, str] = {
 class Reply:
     """One scripted answer to a POST /v1/messages."""
 
-    kind: str  # "stream" | "json" | "error" | "hang" | "stream_error"
+    kind: str  # "stream" | "json" | "error" | "hang" | "stream_error" | "tool_use"
     chunks: list[str] = field(default_factory=list)
     status: int = 200
     error_type: str = ""
@@ -44,6 +44,8 @@ class Reply:
     delay_s: float = 0.0  # pause between streamed chunks (also before the first one)
     hang_s: float = 30.0
     usage: dict[str, int] = field(default_factory=dict)
+    tool_name: str = ""
+    tool_input: Any = None
 
     @classmethod
     def stream(
@@ -54,6 +56,11 @@ class Reply:
     @classmethod
     def json(cls, text: str, usage: dict[str, int] | None = None) -> Reply:
         return cls("json", chunks=[text], usage=dict(usage or {}))
+
+    @classmethod
+    def tool_use(cls, name: str, tool_input: Any, usage: dict[str, int] | None = None) -> Reply:
+        """A non-streamed message whose content is one `tool_use` block (stop_reason "tool_use")."""
+        return cls("tool_use", usage=dict(usage or {}), tool_name=name, tool_input=tool_input)
 
     @classmethod
     def error(
@@ -192,6 +199,13 @@ def _make_handler(server: FakeAnthropicServer) -> type[BaseHTTPRequestHandler]:
             elif reply.kind == "hang":
                 server._stopping.wait(reply.hang_s)
                 self.close_connection = True
+            elif reply.kind == "tool_use":
+                message = self._message(payload, "", reply)
+                message["content"] = [
+                    {"type": "tool_use", "id": "toolu_fake_0001", "name": reply.tool_name, "input": reply.tool_input}
+                ]
+                message["stop_reason"] = "tool_use"
+                self._send_json(200, message)
             elif reply.kind == "json" or not payload.get("stream"):
                 self._send_json(200, self._message(payload, "".join(reply.chunks), reply))
             else:
