@@ -198,7 +198,14 @@ def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
 
 
 def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
-    return [a for a in model.index.get("assign", []) if enclosing_scope(a).id == scope.id]
+    """Assignments made directly in `scope`, in document order (grouped once per model)."""
+    by_scope: dict[int, list[Node]] | None = model.__dict__.get("_ml3xx_assignments_by_scope")
+    if by_scope is None:
+        by_scope = {}
+        for assign in model.index.get("assign", []):
+            by_scope.setdefault(enclosing_scope(assign).id, []).append(assign)
+        model.__dict__["_ml3xx_assignments_by_scope"] = by_scope
+    return by_scope.get(scope.id, [])
 
 
 def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Node) -> dict[str, int]:
