@@ -9,6 +9,7 @@ last `eval()`/`train()` before it, through helpers and callers), and whether a c
 from __future__ import annotations
 
 import os
+import re
 
 from tree_sitter import Node
 
@@ -17,6 +18,7 @@ from ..syntax import call_method_name, dotted_name, text
 
 _LIGHTNING_BASES = frozenset({"lightning.pytorch.LightningModule", "lightning.LightningModule"})
 _MAX_CALLER_DEPTH = 4
+_FACTORY = re.compile(r"^(load|build|create|get|make|init|setup|construct|instantiate)_")
 
 
 def applies(model: SemanticModel) -> bool:
@@ -61,11 +63,23 @@ def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) 
             continue
         if method == "generate" and not include_generate:
             continue
+        func = call.child_by_field_name("function")
+        if func is not None and func.type == "identifier" and _is_factory(model, text(func), call):
+            continue
         entity = _called_entity_qualname(model, call)
         if entity is not None and entity.startswith("keras."):
             continue
         result.append(call)
     return result
+
+
+def _is_factory(model: SemanticModel, name: str, call: Node) -> bool:
+    """`load_model(path)` / `build_model(cfg)`: a function that returns a model, not a model being run."""
+    if model.entity(name, call) is not None:
+        return False
+    return name in model.functions or model.qualname(call.child_by_field_name("function")) is not None or bool(
+        _FACTORY.match(name)
+    )
 
 
 def _called_entity_qualname(model: SemanticModel, call: Node) -> str | None:
