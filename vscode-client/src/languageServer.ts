@@ -19,9 +19,10 @@ import { onDidChangeInterpreter, selectedInterpreter } from './pythonExtension';
 import { Discovery, discoverServer, ServerLaunch } from './serverDiscovery';
 import { API_KEY_VARIABLE, serverEnvironment } from './serverEnvironment';
 import { presentState, ServerState } from './serverState';
-import { answersOffline, ServerSettings, toServerSettings } from './settings';
+import { answerConfigurationItems, answersOffline, SECTION, ServerSettings, toServerSettings } from './settings';
 
-export const SECTION = 'mlEngineer';
+export { SECTION };
+
 export const ASK_COMMAND = 'mlEngineer.ask';
 export const ANSWER_CHUNK_NOTIFICATION = 'mlEngineer/answerChunk';
 
@@ -204,9 +205,16 @@ export class LanguageServerManager implements vscode.Disposable {
     client.onNotification(ANSWER_CHUNK_NOTIFICATION, (params: AnswerChunk) => {
       this.chunks.accept(params);
     });
+    // Set once the server is up; restored if the library restarts a crashed server.
+    const started: { state?: ServerState } = {};
     client.onDidChangeState((event) => {
-      if (event.newState === State.Stopped && !this.stopping && this.client === client) {
+      if (this.client !== client || this.stopping) {
+        return;
+      }
+      if (event.newState === State.Stopped) {
         this.setState({ kind: 'error', detail: 'the language server stopped unexpectedly; see the log.' });
+      } else if (event.newState === State.Running && started.state && this.state.kind === 'error') {
+        this.setState(started.state);
       }
     });
     this.client = client;
@@ -222,12 +230,13 @@ export class LanguageServerManager implements vscode.Disposable {
     }
     await this.ensureAskCommand();
     const hasKey = Boolean(trusted && (apiKey || process.env[API_KEY_VARIABLE]));
-    this.setState({
+    started.state = {
       kind: 'running',
       offline: answersOffline(this.settingsFor(), hasKey),
       untrusted: !trusted,
       source: `${launch.command} ${launch.args.join(' ')}`,
-    });
+    };
+    this.setState(started.state);
   }
 
   private async doStop(): Promise<void> {
@@ -286,18 +295,9 @@ export class LanguageServerManager implements vscode.Disposable {
     next: (params: ConfigurationParams, token: CancellationToken) => unknown,
   ): Promise<unknown[]> {
     const defaults = await Promise.resolve(next(params, token));
-    return params.items.map((item, index) => {
-      const section = item.section ?? '';
-      if (section !== SECTION && !section.startsWith(`${SECTION}.`)) {
-        return Array.isArray(defaults) ? defaults[index] : null;
-      }
-      const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
-      let value: unknown = this.settingsFor(scope);
-      for (const part of section.split('.').slice(1)) {
-        value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-      }
-      return value ?? null;
-    });
+    return answerConfigurationItems(params.items, Array.isArray(defaults) ? defaults : [], (scopeUri) =>
+      this.settingsFor(scopeUri ? vscode.Uri.parse(scopeUri) : undefined),
+    );
   }
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {

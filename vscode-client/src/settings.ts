@@ -2,6 +2,9 @@
 // (docs/lsp-protocol.md, section `mlEngineer`). Pure: the caller passes a getter, so tests
 // need no VS Code.
 
+/** The settings section, in VS Code and in the protocol. */
+export const SECTION = 'mlEngineer';
+
 export type Backend = 'auto' | 'anthropic' | 'offline';
 export type Severity = 'error' | 'warning' | 'info' | 'hint';
 
@@ -101,4 +104,26 @@ export function toServerSettings(get: SettingGetter, options: { trusted: boolean
 export function answersOffline(settings: ServerSettings, hasApiKey: boolean): boolean {
   const backend = settings.agent.backend;
   return backend === 'offline' || (backend === 'auto' && !hasApiKey);
+}
+
+/**
+ * The answer to a `workspace/configuration` request: items of the `mlEngineer` section (or one
+ * of its sub-sections) get the mapped settings, any other section what VS Code answered.
+ */
+export function answerConfigurationItems(
+  items: { section?: string; scopeUri?: string }[],
+  defaults: unknown[],
+  settingsFor: (scopeUri: string | undefined) => ServerSettings,
+): unknown[] {
+  return items.map((item, index) => {
+    const section = item.section ?? '';
+    if (section !== SECTION && !section.startsWith(`${SECTION}.`)) {
+      return defaults[index] ?? null;
+    }
+    let value: unknown = settingsFor(item.scopeUri);
+    for (const part of section.split('.').slice(1)) {
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    }
+    return value ?? null;
+  });
 }

@@ -119,3 +119,26 @@ describe('status bar states', () => {
     assert.match(states[2].tooltip, /untrusted/);
   });
 });
+
+describe('workspace/configuration answers', () => {
+  it('answers the mlEngineer section and its sub-sections with mapped settings, others with the defaults', async () => {
+    const { answerConfigurationItems } = await import('../src/settings');
+    const scopes: (string | undefined)[] = [];
+    const settingsFor = (scope: string | undefined) => {
+      scopes.push(scope);
+      return toServerSettings(getter({ 'agent.backend': 'anthropic', 'server.path': '/x' }), { trusted: true });
+    };
+    const answers = answerConfigurationItems(
+      [{ section: 'mlEngineer', scopeUri: 'file:///ws/a.py' }, { section: 'mlEngineer.agent' }, { section: 'mlEngineer.agent.backend' }, { section: 'python' }, { section: 'mlEngineer.nope' }],
+      ['raw', 'raw', 'raw', { python: true }, 'raw'],
+      settingsFor,
+    );
+    assert.equal((answers[0] as { agent: { backend: string } }).agent.backend, 'anthropic');
+    assert.ok(!('server' in (answers[0] as object)), 'the server path is not a server setting');
+    assert.equal((answers[1] as { backend: string }).backend, 'anthropic');
+    assert.equal(answers[2], 'anthropic');
+    assert.deepEqual(answers[3], { python: true });
+    assert.equal(answers[4], null);
+    assert.equal(scopes[0], 'file:///ws/a.py');
+  });
+});
