@@ -1,20 +1,27 @@
 """Context selection: the few snippets of a file an ML engineer would read to answer a question.
 
-Given the analysis of a file and a selected line range, candidates are, by decreasing weight:
+Given the analysis of a file, a selected line range and the question, candidates are scored by
+relevance to both and the best are kept (see docs/agent.md for the table):
 
-1. the selected lines and what encloses them (the function, else the outermost loop, else the
-   statement), cut around the selection when too long;
-2. findings in and around the selection (with their related locations);
-3. the definitions of what the selected code uses: the model class (``__init__`` and ``forward``),
-   the optimizer / loss / scheduler / loader / scaler constructions, same-file helpers, the
-   imports of the names used;
-4. the training loop and evaluation pass that involve the same entities;
-5. other findings, other training loops and evaluation passes.
+1. must-include: the selected lines, what encloses them (the function, else the innermost loop
+   with its function's signature, else the statement; a window around the selection when those
+   are too long), the findings in the selection and the statements they name;
+2. the definitions of what the selected code uses: only the construction statement of an
+   optimizer / loss / scheduler / loader / scaler, the called same-file helpers, the model class
+   as a header line, with ``forward`` and ``__init__`` only when the question or a finding in the
+   selection is about outputs, losses or architecture;
+3. the rest of an enclosing epoch loop, and the call sites of a selected function or class;
+4. the training loop and evaluation pass that share the selection's entities (evaluation only
+   when asked about it or a finding concerns it);
+5. the import lines of the names used by what was kept.
 
-Candidates are added best first while the estimated token count stays under the budget, merged
-when they touch, and rendered in file order with every line prefixed by its 1-based number (lines
-of the selection are marked with ``>``). Small files (under the budget) are sent whole. Secrets are
-redacted before anything is rendered.
+Candidates are added best first while the estimated token count stays under the budget and,
+with a selection in a file over ``LARGE_FILE_LINES`` lines, under ``LARGE_FILE_SHARE`` of the
+whole file (the must-include candidates are never dropped for that share). Overlapping ranges are
+deduplicated and ranges at most two lines apart merged, then rendered in file order with every line
+prefixed by its 1-based number (``>`` marks the selection). Findings in the selection come with
+their rule's *why* and *use instead*; other findings in the sent code as one-line summaries.
+Small files are sent whole. Secrets are redacted before anything is rendered.
 """
 
 from __future__ import annotations
@@ -29,8 +36,31 @@ from tree_sitter import Node
 from ..analysis.findings import Finding
 from ..analysis.model import kind_from_name
 from ..analysis.secrets import Redaction
+from .context_notes import (
+    FindingNote,
+    finding_note,
+    rule_docs,
+    rule_docs_brief,
+    rule_docs_excerpt,
+    without_docs,
+)
 from .redaction import RedactedSource, redact_source
-from .tokens import estimate_chars, estimate_tokens
+from .tokens import CHARS_PER_TOKEN, estimate_chars, estimate_tokens
+
+__all__ = [
+    "LARGE_FILE_LINES",
+    "LARGE_FILE_SHARE",
+    "MIN_SCORE_WITH_FOCUS",
+    "SMALL_FILE_TOKENS",
+    "ContextBundle",
+    "FindingNote",
+    "LineRange",
+    "Snippet",
+    "rule_docs",
+    "rule_docs_brief",
+    "rule_docs_excerpt",
+    "select_context",
+]
 
 _COMPOUND = frozenset(
     {"function_definition", "class_definition", "decorated_definition", "for_statement", "while_statement",
@@ -38,19 +68,60 @@ _COMPOUND = frozenset(
 )
 _FUNCTION_ROWS = 40  # an enclosing function up to this long is sent whole
 _LOOP_ROWS = 60  # else its innermost loop up to this long
+_HELPER_ROWS = 40  # a called same-file helper up to this long is sent whole, else its signature
 _LINE_PREFIX_CHARS = 6  # "1234 > |" style prefix added to every line
-_SNIPPET_OVERHEAD_CHARS = 50  # header line and code fence of each snippet
-_MAX_DOCS_CHARS = 500
-_MAX_OTHER_MESSAGE_CHARS = 160  # findings outside the selection: a shortened message, no docs
+_SNIPPET_OVERHEAD_CHARS = 50  # header line and code fence of each snippet, besides the path
+_REASONS_CHARS = 40  # the typical "(selected lines; enclosing function `x`)" of a header
+_MERGE_GAP = 2  # ranges at most this many lines apart become one snippet
+_MAX_CALL_SITES = 3
+#: Import lines rank with the core definitions (what `nn`, `F`, `np` are), above call sites.
+_IMPORT_SCORE = 61
 #: Files under this many estimated tokens (and under the budget) are sent whole: at that size the
 #: whole file costs little and every definition is in view.
 SMALL_FILE_TOKENS = 2000
 #: With a selection, candidates scoring below this are not relevant enough to send (unrelated
 #: training loops, far-away findings), even when the budget would allow them.
-MIN_SCORE_WITH_FOCUS = 45  # rule documentation excerpt per finding
+MIN_SCORE_WITH_FOCUS = 45
+#: Candidates scoring at least this much (the selection, its enclosing function or loop, findings
+#: in the selection and what they name) are sent whenever the absolute budget allows.
+MUST_SCORE = 88
+#: Candidates from this score up (the must-include ones and the definitions the selected lines
+#: themselves use) are exempt from the relative cap of large files: a large selection needs them.
+UNCAPPED_SCORE = 70
+#: Candidates from this score up are the core of the answer (the must-include ones and the
+#: definitions the selected code refers to); rule docs give way to them under the cap.
+CORE_SCORE = 60
+#: Design decision: with a selection in a file longer than ``LARGE_FILE_LINES`` lines, the context
+#: is also capped at ``LARGE_FILE_SHARE`` of the whole file's tokens. The snippets ranked past that
+#: point are second-level definitions an engineer answering the question would not read either,
+#: and each costs money and attention on every follow-up. The must-include candidates and the
+#: definitions the selected lines use (score >= ``UNCAPPED_SCORE``) are exempt, so a long enclosing
+#: function or a large selection still gets what it needs; whole-file questions are not capped.
+LARGE_FILE_LINES = 300
+LARGE_FILE_SHARE = 0.22
 _TRAIN_WORDS = re.compile(r"\b(train\w*|loss|optimi[sz]\w*|lr|learning|gradient\w*|backward|step|epoch\w*|converg\w*|diverg\w*|nan|explod\w*)\b", re.I)
-_EVAL_WORDS = re.compile(r"\b(eval\w*|valid\w*|test\w*|accura\w*|metric\w*|overfit\w*|generali[sz]\w*|inference|predict\w*|score)\b", re.I)
-_DATA_WORDS = re.compile(r"\b(data\w*|split\w*|leak\w*|loader\w*|batch\w*|shuffl\w*|preprocess\w*|scal\w*|feature\w*)\b", re.I)
+_EVAL_WORDS = re.compile(
+    r"\b(eval\w*|valid\w*|test\w*|accura\w*|metric\w*|overfit\w*|generali[sz]\w*|inference|predict\w*|score"
+    r"|model selection|early.stop\w*|best (model|checkpoint|epoch))\b",
+    re.I,
+)
+_DATA_WORDS = re.compile(r"\b(data\w*|split\w*|leak\w*|loader\w*|batch\w*|shuffl\w*|preprocess\w*|scal\w*|feature\w*|augment\w*|transform\w*)\b", re.I)
+#: Questions about what the model computes: its forward pass and layers are then worth sending.
+_MODEL_WORDS = re.compile(
+    r"\b(outputs?|logits?|loss(es)?|architectur\w*|layers?|forward|softmax|sigmoid|activations?|probabilit\w*"
+    r"|head|network|dropout|batch.?norm\w*|embedding\w*|residual|conv\w*)\b",
+    re.I,
+)
+#: Questions about the model's structure: its ``__init__`` layers are then worth sending too.
+_LAYER_WORDS = re.compile(
+    r"\b(architectur\w*|layers?|network|residual|conv\w*|batch.?norm\w*|embedding\w*|head|block\w*|capacity|depth|width)\b",
+    re.I,
+)
+#: Rules about model outputs, loss pairing or the module's layers.
+_MODEL_RULES = frozenset({"ML106", "ML501", "ML502", "ML503", "ML506", "ML507", "ML508", "ML802", "ML803", "ML804"})
+#: Rules about evaluation passes and model selection.
+_EVAL_RULES = frozenset({"ML107", "ML201", "ML202", "ML203", "ML204", "ML205"})
+_IDENT = re.compile(r"(?<![.\w])([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -87,30 +158,6 @@ class Snippet:
         return f"### {self.path}:{self.start}-{self.end} ({label})\n```python\n{self.text}\n```"
 
 
-@dataclass(frozen=True)
-class FindingNote:
-    """A finding of the static analyzer, as shown to the agent."""
-
-    code: str
-    name: str
-    severity: str
-    line: int
-    end_line: int
-    message: str
-    docs: str  # excerpt of the rule documentation
-    fix_title: str | None
-    in_focus: bool
-
-    def render(self) -> str:
-        where = f"line {self.line}" if self.line == self.end_line else f"lines {self.line}-{self.end_line}"
-        out = f"- {self.code} {self.name} ({self.severity}) at {where}: {self.message}"
-        if self.fix_title:
-            out += f" Suggested fix: {self.fix_title}."
-        if self.docs:
-            out += "\n  " + self.docs.replace("\n", "\n  ")
-        return out
-
-
 @dataclass
 class ContextBundle:
     path: str
@@ -126,6 +173,8 @@ class ContextBundle:
     code_tokens: int = 0  # estimate for the snippets alone
     line_count: int = 0
     notes: list[str] = field(default_factory=list)
+    #: The effective token limit: the budget, or the relative cap of a large file when lower.
+    limit: int = 0
 
     def line_ranges(self) -> list[tuple[int, int]]:
         return [(s.start, s.end) for s in self.snippets]
@@ -140,6 +189,7 @@ class _Candidate:
     end: int
     score: float
     reason: str
+    imports: frozenset[str] = frozenset()  # for import lines: the names they bind
 
 
 def select_context(
@@ -150,13 +200,16 @@ def select_context(
     path: str | None = None,
     redacted: RedactedSource | None = None,
     small_file_tokens: int = SMALL_FILE_TOKENS,
+    large_file_share: float | None = LARGE_FILE_SHARE,
 ) -> ContextBundle:
     """Choose, rank and cut the snippets sent for ``question`` about ``focus`` in ``analysis``.
 
     ``analysis`` is an :class:`ml_engineer.analysis.engine.AnalysisResult`. Files whose numbered
     text is under ``min(small_file_tokens, budget_tokens)`` are sent whole; for larger files only
     candidates relevant to the selection (score >= ``MIN_SCORE_WITH_FOCUS``) are sent, so the
-    budget is a ceiling, not a target.
+    budget is a ceiling, not a target. With a selection in a file over ``LARGE_FILE_LINES`` lines
+    the context is also capped at ``large_file_share`` of the whole file (``None``: no cap),
+    except for the must-include snippets.
     """
     source = analysis.source
     display_path = path or analysis.path
@@ -172,49 +225,103 @@ def select_context(
     def finding_lines(f: Finding) -> tuple[int, int]:
         return source.line_of(f.span.start), source.line_of(max(f.span.start, f.span.end - 1))
 
+    def in_focus(rows: tuple[int, int]) -> bool:
+        return focus is not None and rows[0] + 1 <= focus.end and focus.start <= rows[1] + 1
+
     if whole_file_tokens <= min(small_file_tokens, budget_tokens * 0.9) or n_lines <= 1:
-        notes = [_note(f, finding_lines(f), focus, source) for f in findings]
+        notes = [finding_note(f, rows, in_focus(rows), whole_file=focus is None) for f in findings for rows in [finding_lines(f)]]
         notes_tokens = sum(estimate_tokens(n.render()) for n in notes)
-        # Drop rule docs first, then far findings, if the findings do not fit next to the file.
+        # Drop rule docs first if the findings do not fit next to the file.
         if whole_file_tokens + notes_tokens > budget_tokens:
-            notes = [_without_docs(n) if not n.in_focus else n for n in notes]
+            notes = [without_docs(n) if not n.in_focus else n for n in notes]
         snippet = Snippet(display_path, 1, n_lines, ("whole file",), _number(lines, 0, n_lines - 1, focus))
         code_tokens = estimate_tokens(snippet.render())
         tokens = code_tokens + sum(estimate_tokens(n.render()) for n in notes)
         return ContextBundle(
             display_path, focus, [snippet], notes, list(redacted.redactions), True, tokens, whole_file_tokens,
-            budget_tokens, line_count=n_lines, code_tokens=code_tokens,
+            budget_tokens, line_count=n_lines, code_tokens=code_tokens, limit=budget_tokens,
         )
 
+    limit = budget_tokens
+    if focus is not None and large_file_share is not None and n_lines > LARGE_FILE_LINES:
+        limit = min(budget_tokens, int(large_file_share * whole_file_tokens))
+    overhead = _SNIPPET_OVERHEAD_CHARS + len(display_path) + _REASONS_CHARS
     selector = _Selector(analysis, lines, focus, question)
     candidates = selector.candidates()
     if focus is not None:
         candidates = [c for c in candidates if c.score >= MIN_SCORE_WITH_FOCUS]
-    chosen, truncated = _fit(candidates, line_costs, budget_tokens, focus, n_lines)
-    # Findings whose lines were selected, with docs while they fit.
-    chosen_lines = _covered(chosen)
-    selected_notes: list[FindingNote] = []
-    for f in findings:
-        first, last = finding_lines(f)
-        if any(line in chosen_lines for line in range(first, last + 1)):
-            selected_notes.append(_note(f, (first, last), focus, source))
+    # Findings in the selection always go. Their rule docs are generic knowledge, the code is not:
+    # when the docs would push out the definitions the selection uses, send "why" without the
+    # "use instead" code, then the messages alone.
+    focus_findings = [(f, rows) for f in findings for rows in [finding_lines(f)] if in_focus(rows)]
+    core = [c for c in candidates if c.score >= CORE_SCORE]
+    core += selector.import_candidates(_names_in_rows(lines, core))
+    core_tokens = _estimate(_covered(core), line_costs, overhead)
+    focus_notes: list[FindingNote] = []
+    for level in ("full", "why", "none"):
+        focus_notes = [finding_note(f, rows, True, docs=level) for f, rows in focus_findings]
+        if core_tokens + sum(estimate_tokens(n.render()) for n in focus_notes) <= min(limit, budget_tokens * 0.9):
+            break
+    focus_notes_tokens = sum(estimate_tokens(n.render()) for n in focus_notes)
+    code_budget = max(0, budget_tokens - focus_notes_tokens)
+    code_limit = max(0, limit - focus_notes_tokens)
+    chosen, truncated = _fit(candidates, line_costs, code_budget, focus, n_lines, code_limit, overhead)
+    # The import lines of the names the chosen code uses, then again without those whose names
+    # only lower-ranked code (pushed out by the imports) used.
+    imports = selector.import_candidates(_names_in_rows(lines, chosen))
+    for _ in range(2):
+        if not imports:
+            break
+        chosen, truncated = _fit([*candidates, *imports], line_costs, code_budget, focus, n_lines, code_limit, overhead)
+        used_names = _names_in_rows(lines, [c for c in chosen if not c.imports])
+        kept = [c for c in imports if c.imports & used_names]
+        if len(kept) == len(imports):
+            break
+        imports = kept  # an import pushed out the code that used it: fit again without it
+    chosen = [c for c in chosen if not c.imports or c.imports & _names_in_rows(lines, [c for c in chosen if not c.imports])]
     snippets = _render(chosen, lines, focus, display_path)
     used = code_tokens = sum(estimate_tokens(s.render()) for s in snippets)
-    final_notes: list[FindingNote] = []
-    for note in sorted(selected_notes, key=lambda n: (not n.in_focus, n.line)):
+    final_notes = list(focus_notes)
+    used += focus_notes_tokens
+    # Other findings in the sent code: one-line summaries, nearest first, while they fit.
+    chosen_rows = _covered(chosen)
+    others: list[tuple[int, FindingNote]] = []
+    for f in findings:
+        rows = finding_lines(f)
+        if not in_focus(rows) and any(r in chosen_rows for r in range(rows[0], rows[1] + 1)):
+            distance = abs(rows[0] + 1 - focus.start) if focus is not None else 0
+            others.append((distance, finding_note(f, rows, False, whole_file=focus is None)))
+    for _distance, note in sorted(others, key=lambda item: item[0]):
         cost = estimate_tokens(note.render())
-        if used + cost > budget_tokens:
-            note = _without_docs(note)
-            cost = estimate_tokens(note.render())
-        if used + cost <= budget_tokens or note.in_focus:
+        if used + cost <= limit:
             final_notes.append(note)
             used += cost
     final_notes.sort(key=lambda n: n.line)
     sent_redactions = [r for r in redacted.redactions if any(s.start <= r.line <= s.end for s in snippets)]
     return ContextBundle(
         display_path, focus, snippets, final_notes, sent_redactions, False, used, whole_file_tokens, budget_tokens,
-        truncated=truncated, line_count=n_lines, code_tokens=code_tokens,
+        truncated=truncated, line_count=n_lines, code_tokens=code_tokens, limit=limit,
     )
+
+
+def _estimate(rows: set[int], line_costs: list[int], overhead: int) -> int:
+    """Estimated tokens of ``rows`` rendered as snippets (one header per run of lines)."""
+    chars = 0
+    previous = -10
+    for row in sorted(rows):
+        if row > previous + _MERGE_GAP + 1:
+            chars += overhead
+        chars += line_costs[row]
+        previous = row
+    return estimate_chars(chars)
+
+
+def _names_in_rows(lines: list[str], chosen: list[_Candidate]) -> set[str]:
+    """Identifiers written on the chosen lines (not after a dot, not in comments)."""
+    names: set[str] = set()
+    for row in _covered(chosen):
+        names.update(_IDENT.findall(lines[row].split("#", 1)[0]))
+    return names
 
 
 # --- candidates ---------------------------------------------------------------------------------
@@ -230,6 +337,8 @@ class _Selector:
         self.question = question
         self.out: list[_Candidate] = []
         self.n_lines = len(lines)
+        self.outer_loop: Node | None = None  # the loop around an enclosing inner loop
+        self.focus_codes: set[str] = set()  # codes of the findings in the selection
 
     def add(self, start: int, end: int, score: float, reason: str) -> None:
         start = max(0, start)
@@ -241,14 +350,33 @@ class _Selector:
         node = _with_decorators(node)
         self.add(node.start_point[0], _end_row(node), score, reason)
 
+    def add_header(self, node: Node, score: float, reason: str) -> None:
+        """A definition's or compound statement's first lines, up to the start of its body."""
+        outer = _with_decorators(node)
+        body = node.child_by_field_name("body")
+        end = body.start_point[0] - 1 if body is not None and body.start_point[0] > node.start_point[0] else node.start_point[0]
+        self.add(outer.start_point[0], end, score, reason)
+
     def candidates(self) -> list[_Candidate]:
         model = self.model
-        wants_train = bool(_TRAIN_WORDS.search(self.question))
-        wants_eval = bool(_EVAL_WORDS.search(self.question))
-        wants_data = bool(_DATA_WORDS.search(self.question))
+        focus = self.focus
         region_nodes: list[Node] = []
-        if self.focus is not None:
-            f0, f1 = self.focus.start - 1, self.focus.end - 1
+        # Findings first: their codes say what else the question needs.
+        findings = []
+        for finding in getattr(self.analysis, "findings", []):
+            first = self.source.line_of(finding.span.start)
+            last = self.source.line_of(max(finding.span.start, finding.span.end - 1))
+            findings.append((finding, first, last))
+            if focus is not None and first + 1 <= focus.end and focus.start <= last + 1:
+                self.focus_codes.add(finding.code)
+        wants_train = bool(_TRAIN_WORDS.search(self.question))
+        wants_eval = bool(_EVAL_WORDS.search(self.question)) or bool(self.focus_codes & _EVAL_RULES)
+        wants_data = bool(_DATA_WORDS.search(self.question))
+        self.wants_model = focus is None or bool(_MODEL_WORDS.search(self.question)) or bool(self.focus_codes & _MODEL_RULES)
+        self.wants_layers = focus is None or bool(_LAYER_WORDS.search(self.question))
+        self.wants_forward = self.wants_model
+        if focus is not None:
+            f0, f1 = focus.start - 1, focus.end - 1
             self.add(f0, f1, 100, "selected lines")
             region = self._region(f0, f1)
             if region is not None:
@@ -256,75 +384,99 @@ class _Selector:
                 region_nodes.append(region[0])
             else:
                 self.add(f0 - 3, f1 + 3, 90, "around the selection")
-        # Findings: in the selection, in its region, nearby, elsewhere.
-        for finding in getattr(self.analysis, "findings", []):
-            first = self.source.line_of(finding.span.start)
-            last = self.source.line_of(max(finding.span.start, finding.span.end - 1))
+        # Whether an evaluation pass is right depends on what the model returns (logits or
+        # probabilities): selecting one brings the forward pass in, below the direct references.
+        self.eval_selected = any(
+            _overlaps(p.node, n) or _contains(n, p.node) for p in getattr(model, "eval_passes", []) for n in region_nodes
+        )
+        self.wants_forward = self.wants_model or self.eval_selected
+        for finding, first, last in findings:
             score = self._finding_score(first, last, region_nodes)
             self.add(first, last, score, f"{finding.code} finding")
             for related in getattr(finding, "related", ()):
                 r_line = self.source.line_of(related.span.start)
-                self.add(r_line, self.source.line_of(max(related.span.start, related.span.end - 1)), score - 5, f"related to {finding.code}")
+                # What a finding in the selection names is must-include; for other findings, secondary.
+                related_score = score - 5 if score >= 95 or focus is None else min(score - 5, 58)
+                self.add(r_line, self.source.line_of(max(related.span.start, related.span.end - 1)), related_score, f"related to {finding.code}")
         # Definitions of what the selected lines use, then of what the rest of their function or
-        # loop uses (entities and model classes only), then one level down.
+        # loop uses, then (whole-file questions only) one level down.
         focus_names: set[str] = set()
-        for node in self._focus_statements():
+        focus_statements = self._focus_statements()
+        for node in focus_statements:
             focus_names |= _names_in(node)
+        # What the selected values are computed from, inside the enclosing function or loop:
+        # `train_set` -> `train_tf` -> `build_transforms`.
+        flow_names = self._local_dataflow(focus_names, region_nodes) - focus_names
         region_names: set[str] = set()
         for node in region_nodes:
             region_names |= _names_in(node)
+        if self.outer_loop is not None:
+            region_names |= _names_in(self.outer_loop)
         region_names -= focus_names
         used_names = focus_names | region_names
         focus_nodes = region_nodes or self._focus_statements()
+        region_names -= flow_names
         definition_nodes = self._add_definitions(focus_names, base_score=72, exclude=focus_nodes)
-        definition_nodes += self._add_definitions(region_names, base_score=52, exclude=focus_nodes)
-        second: set[str] = set()
-        for node in definition_nodes:
-            second |= _names_in(node)
-        # One level down (what the model class and helpers use) only matters for whole-file questions.
-        self._add_definitions(second - used_names, base_score=50 if self.focus is None else 40, exclude=focus_nodes)
-        self._add_imports(used_names | second, score=66)
+        definition_nodes += self._add_definitions(flow_names, base_score=66, exclude=focus_nodes)
+        definition_nodes += self._add_definitions(region_names, base_score=60, exclude=focus_nodes)
+        if focus is None:
+            second: set[str] = set()
+            for node in definition_nodes:
+                second |= _names_in(node)
+            self._add_definitions(second - used_names, base_score=50, exclude=focus_nodes)
+        if self.outer_loop is not None:
+            self._add_outer_loop(self.outer_loop, region_nodes)
+        for node in region_nodes:
+            self._add_call_sites(node)
+        self._add_sibling_calls(focus_statements, 64 if wants_eval else 56)
         # Training loops and evaluation passes: those that share entities with the selection matter,
-        # unless the selection already sits in one of the same kind.
+        # unless the selection already sits in one of the same kind (or calls into it).
         entity_names = {name for name in used_names if model.entities.get(name)}
         in_training = any(_overlaps(loop.node, n) for loop in getattr(model, "training_loops", []) for n in region_nodes)
         in_eval = any(_overlaps(p.node, n) for p in getattr(model, "eval_passes", []) for n in region_nodes)
-        called = {_function_name(n) for n in region_nodes if n.type == "function_definition"} - {""}
         for loop in getattr(model, "training_loops", []):
             node = self._loop_context_node(loop.node, loop.function)
-            if self.focus is None:
+            if focus is None:
                 score = 70.0
-            elif in_training:
+            elif in_training or in_eval:
                 score = 40
-            elif called & _names_in(loop.node):
-                score = 62  # the loop calls the selected function
-            elif in_eval:
-                score = 44
             else:
                 shares = bool(entity_names & _names_in(node))
                 score = (56 if shares else 40) + (8 if wants_train else 0)
             self.add_node(node, score, "training loop")
         for eval_pass in getattr(model, "eval_passes", []):
             node = self._loop_context_node(eval_pass.node, eval_pass.function)
-            if self.focus is None:
+            if focus is None:
                 score = 64.0
-            elif in_eval:
+            elif in_eval or not wants_eval:
                 score = 40
             else:
                 shares = bool(entity_names & _names_in(node))
-                score = (44 if shares else 34) + (14 if wants_eval else 0)
+                score = 58 if shares else 46
             self.add_node(node, score, "evaluation pass")
-        if self.focus is None or wants_data:
+        if focus is None or wants_data:
             for name, entities in model.entities.items():
                 for entity in entities:
                     if entity.kind in ("loader", "sklearn_transformer", "resampler"):
-                        self.add_node(_statement(entity.assignment), 48 if self.focus is None else 45, f"{entity.kind} `{name}`")
-        if self.focus is None:
+                        self.add_node(_statement(entity.assignment), 48 if focus is None else 45, f"{entity.kind} `{name}`")
+        if focus is None:
             for info in model.classes.values():
                 if info.is_model:
                     self._add_class(info, 68)
-            self._add_imports(set(model.imports.bindings), score=75)
         return self.out
+
+    def import_candidates(self, names: set[str]) -> list[_Candidate]:
+        """The import lines binding any of ``names`` (one candidate per statement)."""
+        by_node: dict[int, tuple[Node, set[str]]] = {}
+        for record in self.model.imports.records:
+            local = (record.local_name or "").split(".")[0]
+            if local and local in names:
+                stmt = _statement(record.node)
+                by_node.setdefault(stmt.id, (stmt, set()))[1].add(local)
+        out = []
+        for stmt, bound in by_node.values():
+            out.append(_Candidate(stmt.start_point[0], _end_row(stmt), _IMPORT_SCORE, "imports", frozenset(bound)))
+        return out
 
     def _finding_score(self, first: int, last: int, region_nodes: list[Node]) -> float:
         if self.focus is None:
@@ -391,19 +543,111 @@ class _Selector:
             current = current.parent
         if function is not None and _rows(function) <= _FUNCTION_ROWS:
             return function, f"enclosing function `{_function_name(function)}`"
-        for loop in loops:
+        for i, loop in enumerate(loops):
             if _rows(loop) <= _LOOP_ROWS and _rows(loop) > f1 - f0 + 1:
                 if function is not None:
                     # The signature says where the loop lives and what it receives.
-                    body = function.child_by_field_name("body")
-                    header_end = body.start_point[0] - 1 if body is not None else function.start_point[0]
-                    self.add(function.start_point[0], header_end, 88, f"function `{_function_name(function)}`")
+                    self.add_header(function, MUST_SCORE, f"function `{_function_name(function)}`")
+                if i + 1 < len(loops):
+                    self.outer_loop = loops[i + 1]
                 return loop, "enclosing loop"
         if function is not None:
             return None  # a long function with no short loop: keep a window around the selection
         if statement is not None and _rows(statement) <= _LOOP_ROWS:
             return statement, "enclosing statement"
         return None
+
+    def _add_outer_loop(self, outer: Node, region_nodes: list[Node]) -> None:
+        """The epoch loop around the selected inner loop: its header and its own short statements
+        (switching modes, evaluating, saving), not its other nested blocks."""
+        self.add_header(outer, 70, "enclosing loop")
+        body = outer.child_by_field_name("body")
+        for stmt in body.named_children if body is not None else []:
+            if any(_contains(stmt, n) for n in region_nodes) or stmt.type == "comment":
+                continue
+            if _rows(stmt) <= 6:
+                self.add_node(stmt, 64, "enclosing loop")
+            else:
+                self.add_header(stmt, 60, "enclosing loop")
+
+    def _add_call_sites(self, node: Node) -> None:
+        """Where a selected function or class is called: the arguments it gets, and the loop around."""
+        if node.type == "decorated_definition":
+            node = node.child_by_field_name("definition") or node
+        if node.type not in ("function_definition", "class_definition"):
+            return
+        name = _function_name(node).encode()
+        if not name:
+            return
+        sites = 0
+        for call in self.model.calls:
+            callee = call.child_by_field_name("function")
+            if callee is None or callee.type != "identifier" or callee.text != name or _contains(node, call):
+                continue
+            stmt = _statement(call)
+            self.add_node(stmt, 60, "call site")
+            self._add_result_uses(stmt)
+            loop = _enclosing_loop(call)
+            if loop is not None:
+                self.add_header(loop, 50, "loop around the call")
+            sites += 1
+            if sites >= _MAX_CALL_SITES:
+                break
+
+    def _local_dataflow(self, names: set[str], region_nodes: list[Node], depth: int = 2) -> set[str]:
+        """Names read by the assignments, inside the region and before the selection, of ``names``
+        (and of what those read, ``depth`` levels)."""
+        if self.focus is None or not region_nodes:
+            return set()
+        f1 = self.focus.end - 1
+        seen = set(names)
+        frontier = set(names)
+        for _ in range(depth):
+            found: set[str] = set()
+            for name in frontier:
+                for assign in self.model.assignments.get(name, []):
+                    stmt = _statement(assign)
+                    if stmt.start_point[0] <= f1 and any(_contains(r, stmt) for r in region_nodes):
+                        found |= _names_in(stmt)
+            frontier = found - seen
+            seen |= found
+        return seen
+
+    def _add_sibling_calls(self, focus_statements: list[Node], score: float) -> None:
+        """Other calls, in the same function, of the same-file functions the selection calls:
+        `evaluate(model, test_loader)` selected, `evaluate(model, valid_loader)` further down."""
+        callees: set[bytes] = set()
+        for stmt in focus_statements:
+            for call in self.model.calls_in(stmt):
+                callee = call.child_by_field_name("function")
+                if callee is not None and callee.type == "identifier" and callee.text and callee.text.decode() in self.model.functions:
+                    callees.add(callee.text)
+        if not callees or not focus_statements:
+            return
+        scope = _enclosing_function(focus_statements[0])
+        if scope is None:
+            return
+        for call in self.model.calls_in(scope):
+            callee = call.child_by_field_name("function")
+            if callee is not None and callee.type == "identifier" and callee.text in callees:
+                if not any(_contains(stmt, call) for stmt in focus_statements):
+                    self.add_node(_statement(call), score, f"also calls `{callee.text.decode()}`")
+
+    def _add_result_uses(self, stmt: Node) -> None:
+        """The next statements that use what ``stmt`` assigns (where a call's result goes)."""
+        if stmt.type != "expression_statement" or not stmt.named_children or stmt.named_children[0].type != "assignment":
+            return
+        left = stmt.named_children[0].child_by_field_name("left")
+        targets = _names_in(left) if left is not None else set()
+        added = 0
+        sibling = stmt.next_named_sibling
+        for _ in range(4):
+            if sibling is None or added >= 2:
+                break
+            if sibling.type != "comment" and targets & _names_in(sibling):
+                self.add_node(sibling, 54, "uses the result")
+                added += 1
+            sibling = sibling.next_named_sibling
 
     def _loop_context_node(self, node: Node, function: Any) -> Node:
         """A loop's function when small enough, else the loop itself."""
@@ -437,9 +681,11 @@ class _Selector:
                         added.append(stmt)
             info = model.functions.get(name)
             if info is not None and not any(_contains(x, info.node) for x in exclude):
-                if _rows(info.node) <= 80:
+                if _rows(info.node) <= _HELPER_ROWS:
                     self.add_node(info.node, base_score - 10, f"function `{name}`")
                     added.append(info.node)
+                else:
+                    self.add_header(info.node, base_score - 10, f"function `{name}`")
             cls = model.classes.get(name)
             if cls is not None and not any(_contains(x, cls.node) for x in exclude):
                 # Model classes matter most; other classes (configs, meters) less.
@@ -447,35 +693,50 @@ class _Selector:
         return added
 
     def _add_class(self, info: Any, score: float) -> list[Node]:
+        """A class's header line; for a model class, with ``forward`` and ``__init__`` when the
+        question is about what the model computes, else the header only."""
         node = info.node
         label = f"class `{info.name}`"
-        if _rows(node) <= 60:
-            self.add_node(node, score, label)
-            return [node]
-        # A long class: its header, __init__ and forward (or call/__call__) are what matter.
-        self.add(node.start_point[0], node.start_point[0], score, label)
-        parts = [node]
-        for method_name in ("__init__", "forward", "call", "__call__", "training_step", "validation_step"):
+        if not info.is_model:
+            if _rows(node) <= 15:
+                self.add_node(node, score, label)
+                return [node]
+            self.add_header(node, score, label)
+            return []
+        self.add(_with_decorators(node).start_point[0], node.start_point[0], score, label)
+        if not self.wants_forward:
+            return []
+        parts = []
+        # The layers (`__init__`) matter most to architecture questions; forward to any question
+        # about outputs or losses, and (lower) to the review of an evaluation pass.
+        init_minus = 6 if self.wants_layers else 12
+        for method_name, minus in (("forward", 2), ("call", 2), ("__call__", 2), ("__init__", init_minus),
+                                   ("training_step", 10), ("validation_step", 12)):
             method = info.methods.get(method_name)
-            if method is not None:
-                self.add_node(method.node, score - (0 if method_name in ("__init__", "forward", "call") else 6), f"{info.name}.{method_name}")
-                parts.append(method.node)
-        return parts[1:] or parts
-
-    def _add_imports(self, names: set[str], score: float) -> None:
-        roots = {n.split(".")[0] for n in names}
-        for record in self.model.imports.records:
-            if record.local_name is not None and record.local_name.split(".")[0] in roots:
-                self.add_node(_statement(record.node), score, "imports")
+            if method is None or not (self.wants_model or method_name in ("forward", "call", "__call__")):
+                continue
+            method_score = score - minus if self.wants_model else min(score - minus, UNCAPPED_SCORE - 4)
+            self.add_node(method.node, method_score, f"{info.name}.{method_name}")
+            parts.append(method.node)
+        return parts
 
 
 # --- fitting to the budget ----------------------------------------------------------------------
 
 
 def _fit(
-    candidates: list[_Candidate], line_costs: list[int], budget_tokens: int, focus: LineRange | None, n_lines: int
+    candidates: list[_Candidate],
+    line_costs: list[int],
+    budget_tokens: int,
+    focus: LineRange | None,
+    n_lines: int,
+    limit_tokens: int | None = None,
+    overhead: int = _SNIPPET_OVERHEAD_CHARS,
 ) -> tuple[list[_Candidate], bool]:
-    budget_chars = budget_tokens * 3.5
+    """Best first: must-include candidates while the absolute budget allows, the others while
+    ``limit_tokens`` (the budget, or the relative cap of a large file) allows."""
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    limit_chars = min(budget_chars, limit_tokens * CHARS_PER_TOKEN) if limit_tokens is not None else budget_chars
     chosen: list[_Candidate] = []
     covered: set[int] = set()
     used = 0.0
@@ -486,28 +747,37 @@ def _fit(
         if not new_lines:
             chosen.append(cand)  # adds its reason to a snippet already there
             continue
-        cost = sum(line_costs[i] for i in new_lines) + _SNIPPET_OVERHEAD_CHARS
-        if used + cost > budget_chars:
+        cost = _cost(new_lines, line_costs, covered, overhead)
+        ceiling = budget_chars if cand.score >= UNCAPPED_SCORE else limit_chars
+        if used + cost > ceiling:
             if cand.score >= 100 and not chosen:
                 # The selection alone is over budget: keep its first part.
-                cand = _cut_to(cand, line_costs, budget_chars - _SNIPPET_OVERHEAD_CHARS)
+                cand = _cut_to(cand, line_costs, budget_chars - overhead)
                 truncated = True
                 new_lines = list(range(cand.start, cand.end + 1))
-                cost = sum(line_costs[i] for i in new_lines) + _SNIPPET_OVERHEAD_CHARS
+                cost = sum(line_costs[i] for i in new_lines) + overhead
             elif cand.score >= 90 and focus is not None:
                 # The enclosing function/loop is too long: a window around the selection instead.
-                window = _window(cand, focus, line_costs, budget_chars - used - _SNIPPET_OVERHEAD_CHARS, covered)
+                window = _window(cand, focus, line_costs, budget_chars - used - overhead, covered)
                 if window is None:
                     continue
                 cand = window
                 new_lines = [i for i in range(cand.start, cand.end + 1) if i not in covered]
-                cost = sum(line_costs[i] for i in new_lines) + _SNIPPET_OVERHEAD_CHARS
+                cost = _cost(new_lines, line_costs, covered, overhead)
             else:
                 continue
         chosen.append(cand)
         covered.update(new_lines)
         used += cost
     return chosen, truncated
+
+
+def _cost(new_lines: list[int], line_costs: list[int], covered: set[int], overhead: int) -> float:
+    """Characters added by ``new_lines``: the lines, plus a snippet header unless they extend or
+    fill a gap next to lines already chosen (they are then merged into that snippet)."""
+    lo, hi = new_lines[0], new_lines[-1]
+    joins = any(i in covered for i in range(lo - _MERGE_GAP - 1, hi + _MERGE_GAP + 2))
+    return sum(line_costs[i] for i in new_lines) + (0 if joins else overhead)
 
 
 def _cut_to(cand: _Candidate, line_costs: list[int], budget_chars: float) -> _Candidate:
@@ -554,7 +824,7 @@ def _render(chosen: list[_Candidate], lines: list[str], focus: LineRange | None,
     """Merge chosen ranges that overlap or nearly touch, in file order, and number their lines."""
     intervals: list[tuple[int, int, list[tuple[float, str]]]] = []
     for c in sorted(chosen, key=lambda c: c.start):
-        if intervals and c.start <= intervals[-1][1] + 2:
+        if intervals and c.start <= intervals[-1][1] + _MERGE_GAP + 1:
             start, end, reasons = intervals[-1]
             intervals[-1] = (start, max(end, c.end), [*reasons, (c.score, c.reason)])
         else:
@@ -579,55 +849,6 @@ def _number(lines: list[str], start: int, end: int, focus: LineRange | None) -> 
         out.append(f"{i + 1:>{width}}{mark}| {lines[i]}".rstrip())
     return "\n".join(out)
 
-
-# --- findings -------------------------------------------------------------------------------------
-
-
-def _note(finding: Finding, lines: tuple[int, int], focus: LineRange | None, source: Any) -> FindingNote:
-    first, last = lines
-    in_focus = focus is not None and first + 1 <= focus.end and focus.start <= last + 1
-    return FindingNote(
-        code=finding.code,
-        name=finding.name,
-        severity=finding.severity,
-        line=first + 1,
-        end_line=last + 1,
-        message=finding.message if in_focus or focus is None else _shorten(finding.message, _MAX_OTHER_MESSAGE_CHARS),
-        docs=rule_docs_excerpt(finding.code) if in_focus else "",
-        fix_title=finding.fix.title if finding.fix is not None else None,
-        in_focus=in_focus,
-    )
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _without_docs(note: FindingNote) -> FindingNote:
-    return FindingNote(note.code, note.name, note.severity, note.line, note.end_line, note.message, "", note.fix_title, note.in_focus)
-
-
-def rule_docs(code: str) -> str:
-    """The full markdown documentation of a rule ('' when the rule or registry is unavailable)."""
-    try:
-        from ..analysis.rules.registry import get_rule
-    except ImportError:
-        return ""
-    rule = get_rule(code)
-    if rule is None:
-        return ""
-    docs = getattr(rule, "docs", "")
-    return str(docs() if callable(docs) else docs or "")
-
-
-def rule_docs_excerpt(code: str, limit: int = _MAX_DOCS_CHARS) -> str:
-    """The *Why is this bad?* section of a rule's docs (else its start), compacted."""
-    docs = rule_docs(code)
-    if not docs:
-        return ""
-    match = re.search(r"#+\s*Why is this bad\?\s*\n(.*?)(?=\n#+\s|\Z)", docs, re.S | re.I)
-    text = match.group(1) if match else docs
-    return _shorten(re.sub(r"\s+", " ", text).strip(), limit)
 
 
 # --- tree helpers -------------------------------------------------------------------------------------
@@ -711,3 +932,20 @@ def _end_row(node: Node) -> int:
 
 def _rows(node: Node) -> int:
     return _end_row(node) - int(node.start_point[0]) + 1
+
+
+def _enclosing_loop(node: Node) -> Node | None:
+    """The nearest ``for``/``while`` around ``node`` within its function."""
+    current = node.parent
+    while current is not None and current.type not in ("function_definition", "class_definition", "module"):
+        if current.type in ("for_statement", "while_statement"):
+            return current
+        current = current.parent
+    return None
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None and current.type != "function_definition":
+        current = current.parent
+    return current
