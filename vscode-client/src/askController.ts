@@ -45,6 +45,20 @@ export function toLspRange(range: vscode.Range): LspRange {
   };
 }
 
+/**
+ * How closely a finding concerns the range: 0 when it is reported there, else the line count of
+ * the smallest related location there (e.g. ML101's "gradients computed here"); undefined if neither.
+ */
+function closeness(diagnostic: vscode.Diagnostic, uri: vscode.Uri, range: vscode.Range): number | undefined {
+  if (diagnostic.range.intersection(range) !== undefined) {
+    return 0;
+  }
+  const spans = (diagnostic.relatedInformation ?? [])
+    .filter((r) => r.location.uri.toString() === uri.toString() && r.location.range.intersection(range) !== undefined)
+    .map((r) => 1 + r.location.range.end.line - r.location.range.start.line);
+  return spans.length ? Math.min(...spans) : undefined;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -185,8 +199,11 @@ export class AskController implements vscode.Disposable {
     const range = selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
     const findings = vscode.languages
       .getDiagnostics(editor.document.uri)
-      .filter((d) => d.source?.startsWith('ml-engineer') && d.range.intersection(range) !== undefined)
-      .map((d) => ({ code: typeof d.code === 'object' ? String(d.code.value) : d.code?.toString(), message: d.message }));
+      .filter((d) => d.source?.startsWith('ml-engineer'))
+      .map((d) => ({ d, rank: closeness(d, editor.document.uri, range) }))
+      .filter((f): f is { d: vscode.Diagnostic; rank: number } => f.rank !== undefined)
+      .sort((a, b) => a.rank - b.rank)
+      .map(({ d }) => ({ code: typeof d.code === 'object' ? String(d.code.value) : d.code?.toString(), message: d.message }));
     const question = await this.promptQuestion(defaultQuestion(findings, selection.isEmpty), action);
     if (!question) {
       return undefined;
