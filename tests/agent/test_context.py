@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,99 @@ def test_findings_in_the_range_come_with_rule_docs() -> None:
 def test_estimate_is_chars_over_3_5() -> None:
     assert estimate_tokens("x" * 35) == 10
     assert estimate_tokens("") == 0
+
+
+# --- relevance to the question and the range -------------------------------------------------------
+
+TEXT_BENCH = BENCH.parent / "text_classifier_finetune.py"
+
+
+@pytest.fixture(scope="module")
+def text_clf() -> tuple[str, object]:
+    text = TEXT_BENCH.read_text(encoding="utf-8")
+    return text, analyze(text, str(TEXT_BENCH))
+
+
+def test_zero_grad_question_gets_loop_and_construction_not_unrelated_code(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "optimizer.zero_grad()")
+    bundle = select_context(analysis, LineRange(focus, focus), "Is the order of these calls right?", 6000)
+    for needle in ("for step, (images, targets) in enumerate(loader):", "scaler.step(optimizer)", "optimizer = torch.optim.AdamW("):
+        assert bundle.covers(line_of(text, needle)), needle
+    # The construction statement, not the function around it; no data preparation code.
+    for needle in ("history = []", "def build_transforms", "transforms.RandomResizedCrop(", "def parse_args"):
+        assert not bundle.covers(line_of(text, needle)), needle
+    # Not a question about what the model computes: the class is named, its forward is not sent.
+    assert bundle.covers(line_of(text, "class SmallResNet(nn.Module):"))
+    assert not bundle.covers(line_of(text, "x = F.dropout(x, self.dropout)"))
+
+
+def test_question_about_model_outputs_includes_forward(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "loss = criterion(logits, targets)")
+    bundle = select_context(analysis, LineRange(focus, focus), "Are the model outputs right for this loss?", 6000)
+    assert bundle.covers(line_of(text, "x = F.dropout(x, self.dropout)"))
+    assert bundle.covers(line_of(text, "return self.head(x)"))
+    assert bundle.covers(line_of(text, "criterion = nn.CrossEntropyLoss("))
+
+
+def test_architecture_question_includes_layers_and_used_blocks(big: tuple[str, object]) -> None:
+    text, analysis = big
+    start, end = line_of(text, "class SmallResNet(nn.Module):"), line_of(text, "return self.head(x)")
+    bundle = select_context(analysis, LineRange(start, end), "Is this architecture reasonable?", 6000)
+    assert bundle.covers(line_of(text, "class BasicBlock(nn.Module):"))
+    assert bundle.covers(line_of(text, "return F.relu(out + self.shortcut(x))"))
+
+
+def test_question_at_a_function_shows_where_it_is_called(big: tuple[str, object]) -> None:
+    text, analysis = big
+    start, end = line_of(text, "def evaluate("), line_of(text, "return loss_meter.avg, correct")
+    bundle = select_context(analysis, LineRange(start, end), "Why is validation accuracy so low?", 6000)
+    assert bundle.covers(line_of(text, "val_loss, val_acc, per_class = evaluate(model, val_loader, criterion, cfg)"))
+    # The rest of the epoch loop around that call is not needed.
+    assert not bundle.covers(line_of(text, "epochs_without_improvement += 1"))
+
+
+def test_only_imports_used_by_the_sent_code(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "optimizer.zero_grad()")
+    bundle = select_context(analysis, LineRange(focus, focus), "why does my loss not go down?", 6000, path="train.py")
+    assert bundle.covers(line_of(text, "import torch.nn as nn"))
+    for needle in ("import argparse", "from PIL import Image", "from torchvision import transforms"):
+        assert not bundle.covers(line_of(text, needle)), needle
+
+
+def test_findings_in_range_get_why_and_use_instead_others_one_line(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "optimizer.zero_grad()")
+    bundle = select_context(analysis, LineRange(focus, focus), "q", 6000, large_file_share=None)
+    (note,) = [n for n in bundle.findings if n.in_focus]
+    assert note.code == "ML102"
+    assert note.docs.startswith("Why: ") and "Use instead:" in note.docs
+    assert "## References" not in note.docs and "## Example" not in note.docs
+    others = [n for n in bundle.findings if not n.in_focus]
+    assert others, "the sent loop holds other findings (ML105)"
+    for other in others:
+        assert "\n" not in other.render() and not other.docs
+
+
+def test_large_file_cap_keeps_must_include_and_limits_the_rest(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    focus = line_of(text, "optimizer.zero_grad(set_to_none=True)")
+    capped = select_context(analysis, LineRange(focus, focus), "is the order of the steps right?", 6000)
+    uncapped = select_context(analysis, LineRange(focus, focus), "is the order of the steps right?", 6000, large_file_share=None)
+    assert capped.limit < uncapped.limit == 6000
+    assert capped.tokens <= capped.limit < uncapped.tokens
+    # A large selection is sent whole even when it alone exceeds the share.
+    start, end = line_of(text, "def train(cfg: TrainConfig)"), line_of(text, 'return {"best": best, "final_test": final}')
+    bundle = select_context(analysis, LineRange(start, end), "review this", 6000)
+    assert bundle.tokens > bundle.limit
+    assert all(bundle.covers(line) for line in range(start, end + 1) if text.splitlines()[line - 1].strip())
+
+
+def test_adjacent_snippets_are_merged(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "optimizer.zero_grad()")
+    bundle = select_context(analysis, LineRange(focus, focus), "why does my loss not go down?", 6000)
+    ranges = bundle.line_ranges()
+    assert all(b[0] - a[1] > 3 for a, b in itertools.pairwise(ranges)), ranges
