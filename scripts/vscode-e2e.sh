@@ -42,8 +42,15 @@ ARTIFACTS="$REPO/test-artifacts/vscode"
 rm -rf "$ARTIFACTS" && mkdir -p "$ARTIFACTS"
 SERVER_PID=""
 cleanup() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
+  if [[ -n "$SERVER_PID" ]]; then
+    # code-server runs in its own process group (setsid): end it with its extension host,
+    # file watcher and language server, and wait until they are gone.
+    kill -- "-$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 20); do
+      pgrep -g "$SERVER_PID" >/dev/null 2>&1 || break
+      sleep 0.5
+    done
+    kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
   cp "$RUN_DIR/code-server.log" "$ARTIFACTS/" 2>/dev/null || true
@@ -83,7 +90,7 @@ log "installing the .vsix into code-server"
   || { cat "$RUN_DIR/install.log"; exit 1; }
 
 PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$CODE_SERVER" --config "$RUN_DIR/config.yaml" --auth none --bind-addr "127.0.0.1:$PORT" \
+setsid "$CODE_SERVER" --config "$RUN_DIR/config.yaml" --auth none --bind-addr "127.0.0.1:$PORT" \
   --disable-telemetry --disable-update-check --disable-workspace-trust --disable-getting-started-override \
   --user-data-dir "$RUN_DIR/user-data" --extensions-dir "$RUN_DIR/extensions" "$WORKSPACE" \
   >"$RUN_DIR/code-server.log" 2>&1 &
