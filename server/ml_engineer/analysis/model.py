@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar
 
 from tree_sitter import Node, Tree
 
@@ -181,6 +182,7 @@ _EFFECT_METHOD = re.compile(
 )
 _CALLED_NAME = re.compile(rb"(?<![\w])([A-Za-z_]\w*)\s*\(")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
+_T = TypeVar("_T")
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 
 
@@ -199,6 +201,9 @@ class SemanticModel:
         self._effect_calls = self._calls_at_names(_EFFECT_METHOD)
         self._effect_starts = [call.start_byte for call in self._effect_calls]
         self._qualname_cache: dict[int, str | None] = {}
+        self._memo: dict[Hashable, Any] = {}
+        self._starts: dict[int, list[int]] = {}  # id(list of nodes or entities) -> their start bytes
+        self._build_scopes()
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, FunctionInfo] = {}
@@ -229,6 +234,56 @@ class SemanticModel:
             self._qualname_cache[key] = self.imports.resolve(node)
         return self._qualname_cache[key]
 
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """A value computed once per analysed file and shared by every rule asking with `key`."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
+    def _build_scopes(self) -> None:
+        # Scope nodes in document order with their parent scope: `scope_of` is then a bisect plus
+        # a short climb, instead of a walk up `node.parent` (a new Node object per step).
+        scopes = sorted(
+            (*self.index.get("function", []), *self.index.get("class", []), *self.index.get("lambda", [])),
+            key=lambda node: node.start_byte,
+        )
+        self._scope_nodes = scopes
+        self._scope_starts = [node.start_byte for node in scopes]
+        self._scope_ends = [node.end_byte for node in scopes]
+        parents: list[int] = []
+        stack: list[int] = []
+        for position, end in enumerate(self._scope_ends):
+            start = self._scope_starts[position]
+            while stack and not (start < self._scope_ends[stack[-1]] and end <= self._scope_ends[stack[-1]]):
+                stack.pop()
+            parents.append(stack[-1] if stack else -1)
+            stack.append(position)
+        self._scope_parents = parents
+
+    def scope_of(self, node: Node) -> Node:
+        """The function, class, lambda or module whose scope `node` belongs to (`syntax.enclosing_scope`)."""
+        start, end = node.start_byte, node.end_byte
+        if start == end:
+            return enclosing_scope(node)  # empty nodes (error recovery) at a scope's edge: ask the tree
+        position = bisect.bisect_left(self._scope_starts, start) - 1
+        ends = self._scope_ends
+        while position >= 0:
+            if end <= ends[position] and start < ends[position]:
+                return self._scope_nodes[position]
+            position = self._scope_parents[position]
+        return self.root
+
+    def _starts_of(self, nodes: list[Node]) -> list[int]:
+        # Only the model's own lists, which only grow, are passed here: id() and length identify them.
+        if not nodes:
+            return []
+        starts = self._starts.get(id(nodes))
+        if starts is None or len(starts) != len(nodes):
+            starts = self._starts[id(nodes)] = [node.start_byte for node in nodes]
+        return starts
+
     def calls_in(self, node: Node) -> list[Node]:
         """Calls inside `node`, in document order (from the index, no tree walk)."""
         lo = bisect.bisect_left(self._call_starts, node.start_byte)
@@ -238,7 +293,7 @@ class SemanticModel:
 
     def nodes_in(self, capture: str, node: Node) -> list[Node]:
         nodes = self.index.get(capture, [])
-        starts = [n.start_byte for n in nodes]
+        starts = self._starts_of(nodes)
         lo = bisect.bisect_left(starts, node.start_byte)
         hi = bisect.bisect_left(starts, node.end_byte)
         return [n for n in nodes[lo:hi] if n.end_byte <= node.end_byte]
@@ -385,7 +440,7 @@ class SemanticModel:
         for assign in self.index.get("assign", []):
             targets = assignment_targets(assign)
             value = assignment_value(assign)
-            scope_id = enclosing_scope(assign).id
+            scope_id = self.scope_of(assign).id
             self._scope_of_assign[assign.id] = scope_id
             for target in targets:
                 dotted = dotted_name(target)
@@ -510,13 +565,27 @@ class SemanticModel:
             return None
         if at is None or len(candidates) == 1:
             return candidates[-1]
-        scope_id = enclosing_scope(at).id
+        scope_id = self.scope_of(at).id
         position = at.start_byte
-        chosen = _last_before(self._entities_by_scope.get((name, scope_id), []), position)
+        chosen = self._last_entity_before(self._entities_by_scope.get((name, scope_id), []), position)
         if chosen is not None:
             return chosen
         module_level = self._entities_by_scope.get((name, self.root.id), [])
-        return _last_before(module_level, position) or _last_before(candidates, position) or candidates[0]
+        return (
+            self._last_entity_before(module_level, position)
+            or self._last_entity_before(candidates, position)
+            or candidates[0]
+        )
+
+    def _last_entity_before(self, entities: list[Entity], position: int) -> Entity | None:
+        # entities are in document order; their start bytes are cached once the model is built
+        if not entities:
+            return None
+        starts = self._starts.get(id(entities))
+        if starts is None or len(starts) != len(entities):
+            starts = self._starts[id(entities)] = [e.assignment.start_byte for e in entities]
+        index = bisect.bisect_right(starts, position)
+        return entities[index - 1] if index else None
 
     def kind_of_name(self, name: str, at: Node | None = None) -> str | None:
         """Entity kind of a dotted name: from its binding, else from what people call such names."""
@@ -556,10 +625,10 @@ class SemanticModel:
         """Value last assigned to dotted `name` before `at`, in `at`'s scope, else at module level."""
         if name not in self.assignments:
             return None
-        scope_id = enclosing_scope(at).id
-        chosen = _last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
+        scope_id = self.scope_of(at).id
+        chosen = self._last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
         if chosen is None and scope_id != self.root.id:
-            chosen = _last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
+            chosen = self._last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
         if chosen is None:
             return None
         targets = assignment_targets(chosen)
@@ -568,6 +637,12 @@ class SemanticModel:
         return assignment_value(chosen)
 
     # --- effects, summaries and loops --------------------------------------------------------
+
+    def _last_node_before(self, nodes: list[Node], position: int) -> Node | None:
+        if not nodes:
+            return None
+        index = bisect.bisect_left(self._starts_of(nodes), position)
+        return nodes[index - 1] if index else None
 
     def effect_of_call(self, call: Node) -> Effect | None:
         key = call.id
@@ -654,11 +729,11 @@ class SemanticModel:
             rounds += 1
             for info in self._functions_by_node.values():
                 for callee_name in list(info.callees):
-                    callee = self.functions.get(callee_name)
-                    if callee is None:
+                    target = self.functions.get(callee_name)
+                    if target is None:
                         continue
                     before = len(info.effects)
-                    info.effects |= callee.effects
+                    info.effects |= target.effects
                     if len(info.effects) != before:
                         changed = True
 
@@ -699,11 +774,12 @@ class SemanticModel:
                 result.append(loop)
         return result
 
+    @cached_property
+    def _loops_by_id(self) -> dict[int, LoopInfo]:
+        return {loop.node.id: loop for loop in self.loops}
+
     def loop_for(self, node: Node) -> LoopInfo | None:
-        for loop in self.loops:
-            if loop.node.id == node.id:
-                return loop
-        return None
+        return self._loops_by_id.get(node.id)
 
     def enclosing_loops(self, node: Node) -> list[LoopInfo]:
         """Loops containing `node`, innermost first, stopping at a function boundary."""
@@ -828,17 +904,6 @@ def _slice(nodes: list[Node], starts: list[int], container: Node) -> list[Node]:
     hi = bisect.bisect_left(starts, container.end_byte)
     end = container.end_byte
     return [node for node in nodes[lo:hi] if node.end_byte <= end]
-
-
-def _last_before(entities: list[Entity], position: int) -> Entity | None:
-    # entities are in document order
-    index = bisect.bisect_right([e.assignment.start_byte for e in entities], position)
-    return entities[index - 1] if index else None
-
-
-def _last_node_before(nodes: list[Node], position: int) -> Node | None:
-    index = bisect.bisect_left([n.start_byte for n in nodes], position)
-    return nodes[index - 1] if index else None
 
 
 def _trains(kinds: set[str]) -> bool:

@@ -25,6 +25,7 @@ _INDEX_QUERY = """
 (comparison_operator) @compare
 (expression_statement) @statement
 (return_statement) @return
+(lambda) @lambda
 """
 
 _local = threading.local()
