@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from tree_sitter import Node
@@ -126,9 +127,23 @@ def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopIn
         if not any(is_inside(effect.call, inner.node) for inner in nested):
             kinds.add(effect.kind)
     for call, helper in loop.helper_calls:
-        if not any(is_inside(call, inner.node) for inner in nested) and trains_per_call(model, helper, set()):
+        if not any(is_inside(call, inner.node) for inner in nested) and _trains_per_call_cached(model, helper):
             kinds |= helper.effects
     return kinds
+
+
+def nested_training_loops(model: SemanticModel, loop: LoopInfo) -> list[LoopInfo]:
+    """The training loops inside `loop`, itself excluded: a bisect over their starts, not a scan."""
+    loops = model.training_loops
+    starts = model.memo("training_loop_starts", lambda: [other.node.start_byte for other in loops])
+    node = loop.node
+    lo = bisect.bisect_left(starts, node.start_byte)
+    hi = bisect.bisect_left(starts, node.end_byte)
+    return [other for other in loops[lo:hi] if other is not loop and is_inside(other.node, node)]
+
+
+def _trains_per_call_cached(model: SemanticModel, helper: FunctionInfo) -> bool:
+    return model.memo(("trains_per_call", helper.node.id), lambda: trains_per_call(model, helper, set()))
 
 
 def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) -> bool:

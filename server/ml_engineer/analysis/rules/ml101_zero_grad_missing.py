@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..syntax import is_inside, text
-from ._training import clears_grads_in, is_step, loop_header_span, own_training_kinds, step_target
+from ..syntax import text
+from ._training import (
+    clears_grads_in,
+    is_step,
+    loop_header_span,
+    nested_training_loops,
+    own_training_kinds,
+    step_target,
+)
 from .base import Rule, RuleContext
 
 
@@ -61,7 +68,7 @@ class ZeroGradMissing(Rule):
         model = ctx.model
         loops = model.training_loops
         for loop in loops:
-            nested = [other for other in loops if other is not loop and is_inside(other.node, loop.node)]
+            nested = nested_training_loops(model, loop)
             kinds = own_training_kinds(model, loop, nested)
             if "backward" not in kinds or not kinds & {"opt_step", "scaler_step"}:
                 continue  # the per-iteration work happens in a nested loop, which is checked itself
