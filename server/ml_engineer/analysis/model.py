@@ -84,10 +84,24 @@ _NAME_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Names about an object rather than the object: `model_path`, `optimizer_cfg`, `load_model`,
+# `build_optimizer`. Loss names are exact (`loss_fn`), so they are checked before this.
+_NOT_THE_OBJECT = re.compile(
+    r"_(paths?|names?|dirs?|directory|files?|filename|cfg|config|conf|configs|type|types|ids?|url|uri|args|kwargs|"
+    r"params|parameters|hparams|state|states|state_dict|sd|weights|ckpt|checkpoint|outputs?|outs?|preds?|"
+    r"predictions?|logits|losses|scores?|metrics?|version|size|dim|card|info|kind|class|cls|str|key|spec|fn|func|"
+    r"factory|builder|registry|level|lr|repo|tag|dict|list|fns|kw)$"
+    r"|^_*(load|build|get|create|make|init|initialize|save|setup|set|construct|export|prepare|wrap|freeze|"
+    r"unfreeze|compile|print|log|count)_"
+)
+
+
 def kind_from_name(name: str) -> str | None:
     last = name.rsplit(".", 1)[-1].lower()
     for kind, pattern in _NAME_KINDS:
         if pattern.search(last):
+            if kind != "loss" and _NOT_THE_OBJECT.search(last):
+                return None
             return kind
     return None
 
@@ -252,6 +266,8 @@ class SemanticModel:
         self._scope_nodes = scopes
         self._scope_starts = [node.start_byte for node in scopes]
         self._scope_ends = [node.end_byte for node in scopes]
+        self._scope_types = [node.type for node in scopes]
+        self._scope_ids = [node.id for node in scopes]
         parents: list[int] = []
         stack: list[int] = []
         for position, end in enumerate(self._scope_ends):
@@ -267,13 +283,28 @@ class SemanticModel:
         start, end = node.start_byte, node.end_byte
         if start == end:
             return enclosing_scope(node)  # empty nodes (error recovery) at a scope's edge: ask the tree
+        position = self._scope_position(start, end)
+        return self._scope_nodes[position] if position >= 0 else self.root
+
+    def _scope_position(self, start: int, end: int) -> int:
+        """Index in `_scope_nodes` of the innermost scope strictly around [start, end), -1 for the module."""
         position = bisect.bisect_left(self._scope_starts, start) - 1
         ends = self._scope_ends
         while position >= 0:
             if end <= ends[position] and start < ends[position]:
-                return self._scope_nodes[position]
+                return position
             position = self._scope_parents[position]
-        return self.root
+        return -1
+
+    def _enclosing_scope_of_type(self, node: Node, scope_type: str) -> int | None:
+        """Index of the innermost `scope_type` scope around `node`; -1 when none; None for empty nodes."""
+        start, end = node.start_byte, node.end_byte
+        if start == end:
+            return None
+        position = self._scope_position(start, end)
+        while position >= 0 and self._scope_types[position] != scope_type:
+            position = self._scope_parents[position]
+        return position
 
     def _starts_of(self, nodes: list[Node]) -> list[int]:
         # Only the model's own lists, which only grow, are passed here: id() and length identify them.
@@ -398,6 +429,9 @@ class SemanticModel:
         return sorted(calls.values(), key=lambda node: node.start_byte)
 
     def enclosing_function(self, node: Node) -> FunctionInfo | None:
+        position = self._enclosing_scope_of_type(node, "function_definition")
+        if position is not None:
+            return self._functions_by_node.get(self._scope_ids[position]) if position >= 0 else None
         parent = node.parent
         while parent is not None:
             if parent.type == "function_definition":
@@ -409,6 +443,11 @@ class SemanticModel:
         return self._functions_by_node.get(node.id)
 
     def enclosing_class(self, node: Node) -> ClassInfo | None:
+        position = self._enclosing_scope_of_type(node, "class_definition")
+        if position is not None:
+            if position < 0:
+                return None
+            return self.classes.get(text(self._scope_nodes[position].child_by_field_name("name")))
         parent = node.parent
         while parent is not None:
             if parent.type == "class_definition":
@@ -592,6 +631,8 @@ class SemanticModel:
         found = self.entity(name, at)
         if found is not None:
             return found.kind
+        if name in self.functions:
+            return None  # a same-file function such as `train_model(...)` is not the object it names
         return kind_from_name(name)
 
     def kind_of_node(self, node: Node | None, at: Node | None = None) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
+from operator import attrgetter
 
 import tree_sitter_python
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -29,6 +30,7 @@ _INDEX_QUERY = """
 """
 
 _local = threading.local()
+_start_byte = attrgetter("start_byte")
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +64,7 @@ def index_nodes(root: Node) -> dict[str, list[Node]]:
     for name in [name for name in captures if name.startswith("_")]:
         del captures[name]  # predicate helpers, not index entries
     for nodes in captures.values():
-        nodes.sort(key=lambda node: node.start_byte)
+        nodes.sort(key=_start_byte)
     return captures
 
 

@@ -14,9 +14,12 @@ COMPREHENSION_TYPES = frozenset(
 
 
 def text(node: Node | None) -> str:
-    if node is None or node.text is None:
+    if node is None:
         return ""
-    return node.text.decode("utf-8", errors="replace")
+    raw = node.text  # builds a new bytes object each time: read it once
+    if raw is None:
+        return ""
+    return raw.decode("utf-8", errors="replace")
 
 
 def dotted_name(node: Node | None) -> str | None:
