@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml_engineer.analysis.engine import analyze
-from ml_engineer.analysis.model import SemanticModel, split_of_name
+from ml_engineer.analysis.model import SemanticModel, kind_from_name, split_of_name
 from ml_engineer.analysis.notebook import join_cells, load_notebook, neutralise_magics
 
 
@@ -106,6 +106,37 @@ def test_entities_and_their_kinds() -> None:
 )
 def test_split_from_names(name: str, split: str | None) -> None:
     assert split_of_name(name) == split
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("model", "model"), ("self.net", "model"), ("teacher_model", "model"), ("model_ema", "model"),
+     ("model_without_ddp", "model"), ("loss_fn", "loss"), ("criterion", "loss"), ("self.optimizer", "optimizer"),
+     ("lr_scheduler", "scheduler"), ("train_loader", "loader"),
+     # names about the object, or functions that produce it, are not the object
+     ("model_path", None), ("model_name", None), ("self.model_dir", None), ("model_cfg", None),
+     ("model_state_dict", None), ("model_outputs", None), ("load_model", None), ("build_model", None),
+     ("get_model", None), ("create_optimizer", None), ("opt_level", None), ("optimizer_config", None),
+     ("scheduler_type", None), ("get_loader", None), ("opt_state", None)],
+)
+def test_kind_from_name(name: str, kind: str | None) -> None:
+    assert kind_from_name(name) == kind
+
+
+def test_helper_calls_named_like_models_are_not_forward_passes() -> None:
+    model = model_of(
+        "import torch\n"
+        "from utils import load_model\n"
+        "def train_model(model, loader):\n"
+        "    pass\n"
+        "with torch.no_grad():\n"
+        "    net = load_model('ckpt.pt')\n"
+        "    model_path.to('cpu')\n"
+        "    train_model(net, loader)\n"
+    )
+    assert model.model_calls_in(model.root) == []
+    assert model.eval_passes == []
+    assert model.kind_of_name("train_model") is None
 
 
 TRAINING = """
