@@ -194,6 +194,11 @@ _EFFECT_METHOD = re.compile(
     rb"(?:\.\s*|(?<![\w.]))(backward|step|zero_grad|clear_grad|clear_gradients|zero_|update|train|eval|unscale_|"
     rb"clip_grad_norm_|clip_grad_value_|clip_grad_norm|clip_gradients)\s*\("
 )
+# Every method name `_compute_effect` gives a kind to.
+_EFFECT_METHODS = frozenset({
+    "backward", "step", "zero_grad", "clear_grad", "clear_gradients", "zero_", "update", "train", "eval", "unscale_",
+    "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
+})
 _CALLED_NAME = re.compile(rb"(?<![\w])([A-Za-z_]\w*)\s*\(")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
@@ -693,8 +698,8 @@ class SemanticModel:
 
     def _compute_effect(self, call: Node) -> Effect | None:
         method = call_method_name(call)
-        if method is None:
-            return None
+        if method not in _EFFECT_METHODS:
+            return None  # most calls: skip the receiver lookups below
         receiver = call_receiver(call)
         receiver_text = dotted_name(receiver) if receiver is not None else None
         kind: str | None = None
