@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ..findings import Finding
+from ..source import Span
 from ..model import SemanticModel
 from ..syntax import (
     ancestors,
@@ -95,6 +96,7 @@ class HardCodedCuda(Rule):
             'pick the device once, e.g. `torch.device("cuda" if torch.cuda.is_available() else "cpu")`, '
             "or take it from configuration",
             related=[ctx.related(site, "also hard-codes CUDA") for site in sites[1 : 1 + _MAX_RELATED]],
+            span=_method_span(first),
         )
 
 
@@ -177,6 +179,22 @@ def _requires_gpu(model: SemanticModel) -> bool:
     return False
 
 
+def _moved_method(node: Node) -> Node | None:
+    """The `cuda` / `to` name of a `<multi-line receiver>.cuda()` site, where the call's own start misleads."""
+    func = node.child_by_field_name("function") if node.type == "call" else None
+    if func is None or func.type != "attribute" or func.start_point.row == func.end_point.row:
+        return None
+    return func.child_by_field_name("attribute")
+
+
+def _method_span(node: Node) -> Span | None:
+    method = _moved_method(node)
+    return Span(method.start_byte, node.end_byte) if method is not None else None
+
+
 def _short(node: Node) -> str:
+    method = _moved_method(node)
+    if method is not None:
+        return "." + text(node)[method.start_byte - node.start_byte :]
     value = text(node).split("\n", 1)[0]
     return value if len(value) <= 50 else value[:47] + "..."
