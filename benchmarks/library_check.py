@@ -39,7 +39,7 @@ def ensure_libvenv() -> Path:
 def run(target: Path, label: str, top: int, excludes: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "pyproject.toml"
-        config.write_text("[tool.ml-engineer]\nexclude = %s\n" % json.dumps(excludes))
+        config.write_text(f"[tool.ml-engineer]\nexclude = {json.dumps(excludes)}\n")
         command = [sys.executable, "-m", "ml_engineer", "check", str(target), "--format", "json", "--exit-zero",
                    "--select", "ML", "--config", str(config)]
         start = time.perf_counter()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ml_engineer.cli.main import build_parser
 from ml_engineer.cli.check import run_check
+from ml_engineer.cli.main import build_parser
 from ml_engineer.cli.rule import run_rule
 
 BUGGY = """import torch

@@ -21,19 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_rule_arguments(sub.add_parser("rule", help="show a rule's documentation"))
 
-    try:
-        from .ask import add_ask_arguments
-    except ImportError:
-        add_ask_arguments = None
-    if add_ask_arguments is not None:
-        add_ask_arguments(sub.add_parser("ask", help="ask the ML engineer about code"))
+    from .ask import add_ask_arguments
 
-    try:
-        from .review import add_review_arguments
-    except ImportError:
-        add_review_arguments = None
-    if add_review_arguments is not None:
-        add_review_arguments(sub.add_parser("review", help="AI review of a file or function"))
+    add_ask_arguments(sub.add_parser("ask", help="ask the ML engineer about code"))
+
+    from .review import add_review_arguments
+
+    add_review_arguments(sub.add_parser("review", help="AI review of a file or function"))
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (debugging)")
