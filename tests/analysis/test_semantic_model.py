@@ -139,6 +139,18 @@ def test_helper_calls_named_like_models_are_not_forward_passes() -> None:
     assert model.kind_of_name("train_model") is None
 
 
+def test_kind_through_a_conditional_expression() -> None:
+    model = model_of(
+        "import torch.nn as nn\n"
+        "head = nn.Linear(4, 2) if wide else None\n"
+        "crit = nn.CrossEntropyLoss() if cls else nn.MSELoss()\n"
+        "odd = nn.Linear(4, 2) if wide else nn.MSELoss()\n"
+    )
+    assert model.kind_of_name("head") == "model"
+    assert model.kind_of_name("crit") == "loss"
+    assert "odd" not in model.entities  # branches disagree: no kind
+
+
 TRAINING = """
 import torch
 

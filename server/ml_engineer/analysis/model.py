@@ -538,6 +538,8 @@ class SemanticModel:
     def kind_of_expression(self, value: Node) -> tuple[str | None, str | None]:
         """Classify a value expression (usually a constructor call)."""
         value = unwrap(value) or value
+        if value.type == "conditional_expression":
+            return self._kind_of_conditional(value)
         # Peel `.to(device)`, `.cuda()`, `torch.compile(m)`, `DDP(m)` wrappers down to the constructor.
         while value.type == "call":
             method = call_method_name(value)
@@ -600,6 +602,14 @@ class SemanticModel:
             return "sklearn_estimator", qual
         if apis.is_model_constructor(qual):
             return "model", qual
+        return None, None
+
+    def _kind_of_conditional(self, value: Node) -> tuple[str | None, str | None]:
+        # `Encoder(...) if use_chars else None`: the kind both branches agree on, `None` aside.
+        branches = [value.named_children[0], value.named_children[-1]] if len(value.named_children) == 3 else []
+        kinds = [self.kind_of_expression(branch) for branch in branches if branch.type != "none"]
+        if kinds and all(kind[0] is not None and kind[0] == kinds[0][0] for kind in kinds):
+            return kinds[0]
         return None, None
 
     def entity(self, name: str, at: Node | None = None) -> Entity | None:
