@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -44,8 +45,9 @@ class FunctionalDropoutAlwaysOn(Rule):
     def forward(self, x):
         return self.fc2(F.dropout(F.relu(self.fc1(x)), p=0.5, training=self.training))
     ```
-    or an `nn.Dropout(0.5)` sub-module, which follows `train()`/`eval()`. A deliberate
-    `training=True` (Monte Carlo dropout) is not flagged.
+    or an `nn.Dropout(0.5)` sub-module, which follows `train()`/`eval()`. A literal
+    `training=True` forces dropout on in every mode and is flagged too, unless the module says it
+    does Monte Carlo dropout (MC / Bayesian / uncertainty in its names or docstring).
 
     ## Fix safety
     The fix adds `training=self.training`. It is unsafe only in the sense that it changes
@@ -70,6 +72,16 @@ class FunctionalDropoutAlwaysOn(Rule):
                 continue
             function = model.enclosing_function(call)
             if function is None or function.qualname not in forward_reachable:
+                continue
+            forced = _literal_true_training(call)
+            if forced is not None:
+                if not _monte_carlo_intent(function):
+                    yield self.finding(
+                        call,
+                        f"`{_short(call)}` forces dropout on (`training=True`) in `{function.qualname}`: it stays on "
+                        "after `model.eval()`, so evaluation is noisy; pass `training=self.training` or use `nn.Dropout`",
+                        fix=make_fix("Pass `training=self.training`", Edit(forced.start_byte, forced.end_byte, "self.training"), safe=False),
+                    )
                 continue
             if "training" in keyword_arguments(call) or len(call_arguments(call)) >= 3 or has_splat_arguments(call):
                 continue
@@ -98,6 +110,25 @@ def _forward_reachable(model: SemanticModel) -> set[str]:
             if target is not None and target.owner is not None and target.owner is info.owner:
                 pending.append(target)
     return reachable
+
+
+def _literal_true_training(call: Node) -> Node | None:
+    """The literal `True` passed as `training` (keyword or third positional argument), if any."""
+    value = keyword_arguments(call).get("training")
+    if value is None:
+        positional = call_arguments(call)
+        value = positional[2] if len(positional) >= 3 else None
+    return value if value is not None and value.type == "true" else None
+
+
+# Monte Carlo dropout keeps dropout on at inference on purpose; such code says so in its names or docs.
+_MC_INTENT = re.compile(r"monte.?carlo|mc.?dropout|(^|[^a-z])mc([^a-z]|$)|bayes|uncertaint|stochastic", re.IGNORECASE)
+
+
+def _monte_carlo_intent(function: FunctionInfo) -> bool:
+    owner = function.owner
+    scope = owner.node if owner is not None else function.node
+    return bool(_MC_INTENT.search(text(scope)))
 
 
 def _add_training_argument(call: Node) -> Fix | None:
