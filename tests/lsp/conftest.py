@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import pytest_lsp
-from lsp_helpers import SERVER_COMMAND, fix_code_action_structuring, server_env
-from lsprotocol import types
+from lsp_helpers import SERVER_COMMAND, prepare_client, server_env
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER_COMMAND, server_env=server_env()))
 async def client(lsp_client: LanguageClient):
-    fix_code_action_structuring(lsp_client)
-    lsp_client.code_lens_refreshes = 0
-
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def code_lens_refresh(params: None) -> None:
-        lsp_client.code_lens_refreshes += 1
-
+    prepare_client(lsp_client)
     yield lsp_client
     await lsp_client.shutdown_session()

@@ -154,3 +154,25 @@ def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return text
+
+
+async def send_raw_request(client: LanguageClient, method: str, params: Any) -> Any:
+    """Send a request with hand-written JSON params (the typed client cannot send malformed ones)."""
+    import concurrent.futures
+    import uuid
+
+    msg_id = str(uuid.uuid4())
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    client.protocol._request_futures[msg_id] = future
+    client.protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+    return await asyncio.wait_for(asyncio.wrap_future(future), 10)
+
+
+def prepare_client(client: LanguageClient) -> None:
+    """Test-client setup shared by the fixtures: code action structuring, codeLens refresh handler."""
+    fix_code_action_structuring(client)
+    client.code_lens_refreshes = 0  # type: ignore[attr-defined]
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def code_lens_refresh(params: None) -> None:
+        client.code_lens_refreshes += 1  # type: ignore[attr-defined]

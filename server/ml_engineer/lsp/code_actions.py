@@ -26,7 +26,7 @@ _STRING_TYPES = frozenset({"string", "string_content", "string_end", "string_sta
 
 
 def noqa_edit(source: SourceText, tree: Tree, finding: Finding) -> Edit | None:
-    """The edit that silences `finding` with `# noqa: CODE` (extending an existing noqa comment).
+    """The edit that silences `finding` with a noqa comment for its code (extending an existing one).
 
     The comment goes on the finding's first line unless that line ends inside a multi-line string,
     where a comment would become part of the string; then on its last line.
@@ -192,4 +192,9 @@ def register(server: MLEngineerServer) -> None:
             return None
         caps = ls.client_capabilities.workspace
         versioned = bool(caps and caps.workspace_edit and caps.workspace_edit.document_changes)
-        return code_actions(snapshot, params, versioned)
+        actions = code_actions(snapshot, params, versioned)
+        if ls.review is not None:
+            from .review import client_supports_annotations
+
+            actions += ls.review.code_actions(snapshot, params, versioned, client_supports_annotations(ls))
+        return actions

@@ -14,8 +14,10 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
+from lsprotocol.types import ResponseError
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification
 from pygls.protocol.language_server import lsp_method
 
 from ..analysis.rules.registry import get_rule
@@ -31,17 +33,49 @@ ANSWER_CHUNK = "mlEngineer/answerChunk"
 _work_done_token: contextvars.ContextVar[types.ProgressToken | None] = contextvars.ContextVar(
     "ml_engineer_work_done_token", default=None
 )
+_request_future: contextvars.ContextVar[Any] = contextvars.ContextVar("ml_engineer_request_future", default=None)
+
+
+def cancel_with_request() -> None:
+    """Cancel the current task when the client cancels the executeCommand request it serves."""
+    outer = _request_future.get()
+    task = asyncio.current_task()
+    if outer is not None and task is not None:
+        outer.add_done_callback(lambda future: task.cancel() if future.cancelled() else None)
 
 
 class CommandProtocol(LanguageServerProtocol):
-    """Keeps the `workDoneToken` of executeCommand, which pygls does not pass to command handlers.
+    """pygls' protocol with two repairs:
 
-    The value is set in the context the handler's task is created from, so each call sees its own.
+    - a request whose params do not match the method's schema gets a JSON-RPC InvalidParams error
+      (pygls logs it and never answers, leaving the client waiting);
+    - the `workDoneToken` of executeCommand, which pygls does not pass to command handlers, is
+      kept in a context variable set in the context the handler's task is created from;
+    - so is the future of the executeCommand request itself: pygls runs the command handler as a
+      separate task and `$/cancelRequest` only cancels that outer future, so handlers link the two.
     """
+
+    def structure_message(self, data: Any) -> Any:
+        try:
+            return super().structure_message(data)
+        except (JsonRpcInvalidParams, JsonRpcInternalError) as error:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise
+            cause = error.__cause__ or error
+            self._send_response(
+                data["id"],
+                error=ResponseError(
+                    code=JsonRpcInvalidParams.CODE,
+                    message=f"invalid params for {data['method']}: {str(cause).splitlines()[0]}",
+                ),
+            )
+            # Handled: hand pygls a notification nobody listens to (`$/` methods are optional).
+            return JsonRPCNotification(method="$/ml-engineer/rejected", jsonrpc="2.0", params=None)
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Generator[Any, Any, Any]:
         _work_done_token.set(params.work_done_token)
+        _request_future.set(self._request_futures.get(self.msg_id) if self.msg_id is not None else None)
         return (yield from super().lsp_workspace__execute_command(params))
 
 
@@ -193,6 +227,7 @@ def register(server: MLEngineerServer) -> None:
 
     @server.command("mlEngineer.ask")
     async def ask(ls, *args: Any) -> dict[str, Any]:
+        cancel_with_request()
         try:
             return await agent.ask(_argument(args, "mlEngineer.ask"))
         except asyncio.CancelledError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
@@ -87,9 +88,15 @@ class DiagnosticsPublisher:
     def __init__(self, server: Any) -> None:
         self._server = server
         self._published: dict[str, set[str]] = {}
+        # Other diagnostic sources of a snapshot (the AI review), published together with the rules'.
+        self.contributors: list[Callable[[Snapshot], dict[str, list[types.Diagnostic]]]] = []
 
     def publish(self, snapshot: Snapshot) -> None:
         by_uri = diagnostics_by_uri(snapshot)
+        if snapshot.result is not None:
+            for contribute in self.contributors:
+                for uri, extra in contribute(snapshot).items():
+                    by_uri.setdefault(uri, []).extend(extra)
         for stale in self._published.get(snapshot.key, set()) - set(by_uri):
             self._send(stale, [], None)
         self._published[snapshot.key] = set(by_uri)

@@ -159,4 +159,10 @@ def register(server: MLEngineerServer) -> None:
         snapshot = ls.store.snapshot_for(params.text_document.uri)
         if snapshot is None:
             return None
-        return hover_at(snapshot, params.text_document.uri, params.position)
+        result = hover_at(snapshot, params.text_document.uri, params.position)
+        agent = ls.review.hover(snapshot, params.text_document.uri, params.position) if ls.review is not None else []
+        if agent and result is not None and isinstance(result.contents, types.MarkupContent):
+            result.contents.value += "\n\n---\n\n" + "\n\n---\n\n".join(agent)
+        elif agent:
+            result = types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(agent)))
+        return result

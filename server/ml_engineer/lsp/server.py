@@ -14,11 +14,12 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from .. import __version__
-from . import code_actions, code_lens, commands, hover, notebooks
+from . import code_actions, code_lens, commands, hover, notebooks, review
 from .analysis_runner import AnalysisScheduler
 from .commands import AgentCommands, CommandProtocol
 from .diagnostics import DiagnosticsPublisher
 from .documents import DocumentStore
+from .review import ReviewFeature
 from .settings import SECTION, ServerSettings, parse_settings
 from .snapshot import Snapshot
 
@@ -48,6 +49,7 @@ class MLEngineerServer(LanguageServer):
         self.scheduler = AnalysisScheduler(self.store.make_input, self.store.current_version, self.on_snapshot)
         self.reported_failures: set[tuple[str, str]] = set()
         self.agent_commands: AgentCommands | None = None
+        self.review: ReviewFeature | None = None  # AI review (lsp/review.py)
 
     @property
     def settings(self) -> ServerSettings:
@@ -162,6 +164,8 @@ def register_lifecycle(server: MLEngineerServer) -> None:
         if params.text_document.uri.endswith("pyproject.toml"):
             ls.store.configs.clear()
             ls.reanalyse_all()
+        elif ls.review is not None:
+            ls.review.on_save(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MLEngineerServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -171,6 +175,8 @@ def register_lifecycle(server: MLEngineerServer) -> None:
         ls.scheduler.cancel(uri)
         ls.store.close(uri)
         ls.publisher.clear(uri)
+        if ls.review is not None:
+            ls.review.forget(uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: MLEngineerServer, params: None) -> None:
@@ -185,6 +191,8 @@ def create_server() -> MLEngineerServer:
     code_actions.register(server)
     code_lens.register(server)
     commands.register(server)
+    server.review = review.register(server)
+    server.publisher.contributors.append(server.review.diagnostics)
     return server
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..agent.review.settings import ReviewSettings
 from ..agent.settings import AgentSettings
 from ..analysis.config import VALID_SEVERITIES
 
@@ -26,6 +27,7 @@ class ServerSettings:
     max_file_size_bytes: int = 2_000_000
     agent: AgentSettings = field(default_factory=AgentSettings)
     raw_agent: Mapping[str, Any] = field(default_factory=dict)
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
 
 def _unwrap_section(raw: Any) -> Mapping[str, Any]:
@@ -108,6 +110,9 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
     warnings.extend(agent_warnings)
     values["agent"] = agent
     values["raw_agent"] = agent_raw
+    review, review_warnings = ReviewSettings.from_section(section)
+    warnings.extend(review_warnings)
+    values["review"] = review
     return ServerSettings(**values), warnings
 
 
