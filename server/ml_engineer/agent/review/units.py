@@ -1,7 +1,7 @@
 """Which functions changed since the last review, so that automatic reviews re-send only those.
 
 A file is cut into review units: each top-level function, each method of a top-level class, and
-``<module>`` (everything else). A unit's digest is a hash of its text; a unit is *changed* when its
+``<module>`` (everything else, blank and comment lines left out). A unit's digest is a hash of its text; a unit is *changed* when its
 name is new or its digest differs from the one recorded after the last review.
 """
 
@@ -35,7 +35,12 @@ def review_units(analysis: Any) -> list[ReviewUnit]:
         end_row = node.end_point[0] - (1 if node.end_point[1] == 0 and node.end_point[0] > node.start_point[0] else 0)
         units.append(ReviewUnit(name, node.start_point[0] + 1, end_row + 1, _digest(text)))
     module_parts.append(data[cursor:])
-    units.append(ReviewUnit(MODULE_UNIT, 0, 0, _digest(b"".join(module_parts))))
+    # Blank and comment lines do not change what the module does: inserting them must not trigger a review.
+    module = b"\n".join(
+        stripped for line in b"".join(module_parts).split(b"\n")
+        if (stripped := line.strip()) and not stripped.startswith(b"#")
+    )
+    units.append(ReviewUnit(MODULE_UNIT, 0, 0, _digest(module)))
     return units
 
 
