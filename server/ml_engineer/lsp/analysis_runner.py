@@ -63,6 +63,13 @@ def run_analysis(job: AnalysisInput) -> Snapshot:
     return Snapshot(job.key, job.version, job.encoding, result, job.cells, is_notebook=job.is_notebook)
 
 
+def _warm_up() -> None:
+    try:
+        analyze("import torch\nfor x in loader:\n    loss = model(x)\n    loss.backward()\n    opt.step()\n")
+    except Exception:  # pragma: no cover - a broken rule shows up again, with its report, later
+        log.exception("warm-up analysis failed")
+
+
 class AnalysisScheduler:
     """Debounced analysis per document key; `on_result` receives only current snapshots."""
 
@@ -77,6 +84,15 @@ class AnalysisScheduler:
         self._on_result = on_result
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ml-engineer-analysis")
         self._pending: dict[str, asyncio.Task[None]] = {}
+
+    def warm_up(self) -> None:
+        """Import the rules, compile the tree-sitter query and build a parser in the worker thread
+        while the client is still initialising, so the first real analysis does not pay for it."""
+        self._executor.submit(_warm_up)
+
+    def run_in_worker(self, work: Callable[[], object]) -> None:
+        """Background work that must not compete with analyses (it queues behind them)."""
+        self._executor.submit(work)
 
     def schedule(self, key: str, delay_s: float) -> None:
         task = self._pending.get(key)

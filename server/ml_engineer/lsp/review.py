@@ -10,6 +10,8 @@ change annotations) and ask a follow-up question.
 
 Automatic reviews on save (``mlEngineer.review.onSave``) send only the functions whose text changed
 since the last review, within ``mlEngineer.review.maxPerHour``.
+
+The agent package is imported on first use only: the server must start without paying for it.
 """
 
 from __future__ import annotations
@@ -17,28 +19,65 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from ..agent.review.budget import HourlyBudget
-from ..agent.review.findings import AGENT_SOURCE, AgentFinding
-from ..agent.review.settings import ReviewSettings
-from ..agent.review.units import MODULE_UNIT, ChangeTracker, review_units
 from ..analysis.findings import Edit
 from .code_actions import workspace_edit
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
     from ..agent import LineRange
-    from ..agent.review import ReviewResult, ReviewService
+    from ..agent.review import AgentFinding, ChangeTracker, HourlyBudget, ReviewResult, ReviewService
     from .server import MLEngineerServer
 
 log = logging.getLogger(__name__)
 
 COMMAND = "mlEngineer.review"
+AGENT_SOURCE = "ml-engineer (agent)"  # the same as ml_engineer.agent.review.AGENT_SOURCE
 ANNOTATION_ID = "ml-engineer-agent-suggestion"
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """``mlEngineer.review.onSave`` (default false): review the functions changed since the last review
+    when a file is saved; ``mlEngineer.review.maxPerHour`` (default 10) caps those automatic reviews per
+    rolling hour. Reviews asked for with the command are never limited."""
+
+    on_save: bool = False
+    max_per_hour: int = 10
+
+    @classmethod
+    def from_section(cls, section: Mapping[str, Any] | None) -> tuple[ReviewSettings, list[str]]:
+        """From the ``mlEngineer`` section: nested (``{"review": {"onSave": true}}``) or dotted keys;
+        bad values become warnings and defaults."""
+        if not isinstance(section, Mapping):
+            return cls(), []
+        nested = section.get("review")
+        raw: dict[str, Any] = dict(nested) if isinstance(nested, Mapping) else {}
+        for key, value in section.items():
+            if isinstance(key, str) and key.startswith("review."):
+                raw[key[len("review.") :]] = value
+        warnings: list[str] = []
+        on_save, max_per_hour = cls.on_save, cls.max_per_hour
+        if "onSave" in raw:
+            if isinstance(raw["onSave"], bool):
+                on_save = raw["onSave"]
+            else:
+                warnings.append(f"ignored mlEngineer.review.onSave={raw['onSave']!r}: expected true or false")
+        if "maxPerHour" in raw:
+            value = raw["maxPerHour"]
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1000:
+                max_per_hour = value
+            else:
+                warnings.append(f"ignored mlEngineer.review.maxPerHour={value!r}: expected a whole number between 0 and 1000")
+        return cls(on_save, max_per_hour), warnings
+
+
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
     "warning": types.DiagnosticSeverity.Warning,
@@ -78,8 +117,8 @@ class ReviewFeature:
         self.server = server
         self._service: ReviewService | None = None
         self._documents: dict[str, _DocumentFindings] = {}
-        self.tracker = ChangeTracker()
-        self.budget = HourlyBudget(ReviewSettings().max_per_hour)
+        self._tracker: ChangeTracker | None = None
+        self._budget: HourlyBudget | None = None
         self._saving: dict[str, asyncio.Task[None]] = {}
 
     # --- state -----------------------------------------------------------------------------
@@ -88,6 +127,22 @@ class ReviewFeature:
     def settings(self) -> ReviewSettings:
         settings = getattr(self.server.settings, "review", None)
         return settings if isinstance(settings, ReviewSettings) else ReviewSettings()
+
+    @property
+    def tracker(self) -> ChangeTracker:
+        if self._tracker is None:
+            from ..agent.review import ChangeTracker
+
+            self._tracker = ChangeTracker()
+        return self._tracker
+
+    @property
+    def budget(self) -> HourlyBudget:
+        if self._budget is None:
+            from ..agent.review import HourlyBudget
+
+            self._budget = HourlyBudget(self.settings.max_per_hour)
+        return self._budget
 
     @property
     def service(self) -> ReviewService:
@@ -108,7 +163,8 @@ class ReviewFeature:
 
     def forget(self, key: str) -> None:
         self._documents.pop(key, None)
-        self.tracker.forget(key)
+        if self._tracker is not None:
+            self._tracker.forget(key)
         task = self._saving.pop(key, None)
         if task is not None:
             task.cancel()
@@ -117,6 +173,7 @@ class ReviewFeature:
 
     async def command(self, arg: dict[str, Any]) -> dict[str, Any]:
         from ..agent import BackendError
+        from ..agent.review import review_units
 
         commands = self.server.agent_commands
         if commands is None:
@@ -157,6 +214,7 @@ class ReviewFeature:
 
     async def _review_changes(self, key: str) -> None:
         from ..agent import BackendError, LineRange
+        from ..agent.review.units import MODULE_UNIT, review_units
 
         self.budget.max_per_hour = self.settings.max_per_hour
         snapshot = await self.server.scheduler.analyse_now(key)

@@ -49,6 +49,7 @@ class MLEngineerServer(LanguageServer):
         self.scheduler = AnalysisScheduler(self.store.make_input, self.store.current_version, self.on_snapshot)
         self.reported_failures: set[tuple[str, str]] = set()
         self.agent_commands: AgentCommands | None = None
+        self._knowledge_requested = False
         self.review: ReviewFeature | None = None  # AI review (lsp/review.py)
 
     @property
@@ -60,6 +61,10 @@ class MLEngineerServer(LanguageServer):
     async def on_snapshot(self, snapshot: Snapshot) -> None:
         self.store.accept(snapshot)
         self.publisher.publish(snapshot)
+        if not self._knowledge_requested:
+            # Hovers read the knowledge base; load it once the first diagnostics are out.
+            self._knowledge_requested = True
+            self.scheduler.run_in_worker(_load_knowledge)
         self.report_config_errors()
         if snapshot.result is None:
             return
@@ -114,6 +119,15 @@ class MLEngineerServer(LanguageServer):
             return
         if values and values[0] is not None:
             self.apply_settings(values[0])
+
+
+def _load_knowledge() -> None:
+    try:
+        from ..knowledge import get_knowledge_base
+
+        get_knowledge_base()
+    except Exception as error:  # hovers degrade to findings only
+        log.warning("knowledge base unavailable: %s", error)
 
 
 def _client_supports(server: LanguageServer, dotted: str) -> bool:
@@ -201,6 +215,7 @@ def run_server(tcp: str | None = None, log_level: str = "WARNING") -> int:
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(log_level).upper(), logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = create_server()
+    server.scheduler.warm_up()
     if tcp:
         host, _, port = tcp.rpartition(":")
         if not host or not port.isdigit():

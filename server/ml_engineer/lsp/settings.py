@@ -25,8 +25,16 @@ class ServerSettings:
     debounce_ms: int = 200
     code_lens_enabled: bool = True
     max_file_size_bytes: int = 2_000_000
-    agent: AgentSettings = field(default_factory=AgentSettings)
-    raw_agent: Mapping[str, Any] = field(default_factory=dict)
+    # None until agent settings are given: importing the agent package costs ~80 ms at start-up.
+    agent_settings: AgentSettings | None = None
+
+    @property
+    def agent(self) -> AgentSettings:
+        if self.agent_settings is not None:
+            return self.agent_settings
+        from ..agent.settings import AgentSettings
+
+        return AgentSettings()
     review: ReviewSettings = field(default_factory=ReviewSettings)
 
 
@@ -106,10 +114,12 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
             warnings.append(f"ignored {SECTION}.maxFileSizeBytes={size!r}: expected a positive number of bytes")
 
     agent_raw = {key: value for key, value in section.items() if key == "agent" or key.startswith("agent.")}
-    agent, agent_warnings = AgentSettings.from_mapping(agent_raw)
-    warnings.extend(agent_warnings)
-    values["agent"] = agent
-    values["raw_agent"] = agent_raw
+    if agent_raw:
+        from ..agent.settings import AgentSettings
+
+        agent, agent_warnings = AgentSettings.from_mapping(agent_raw)
+        warnings.extend(agent_warnings)
+        values["agent_settings"] = agent
     review, review_warnings = ReviewSettings.from_section(section)
     warnings.extend(review_warnings)
     values["review"] = review
