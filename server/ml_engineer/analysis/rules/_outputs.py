@@ -19,10 +19,12 @@ from ..findings import Related
 from ..model import SemanticModel
 from ..syntax import (
     argument,
+    assignment_targets,
     call_method_name,
     call_receiver,
     dotted_name,
     enclosing_scope,
+    has_splat_arguments,
     is_inside,
     statement_of,
     text,
@@ -65,6 +67,9 @@ _PASSTHROUGH_METHODS = frozenset(
 )
 _PASSTHROUGH_FUNCTIONS = frozenset({"torch.squeeze", "torch.unsqueeze", "torch.flatten", "torch.reshape", "torch.clamp", "torch.clip"})
 _LOG_FUNCTIONS = frozenset({"torch.log"})
+# Functions that join tensors of one meaning into one: `torch.cat(step_logits, dim=1)`.
+_JOIN_FUNCTIONS = frozenset({"torch.cat", "torch.concat", "torch.concatenate", "torch.stack"})
+_TUPLE_TYPES = frozenset({"tuple", "expression_list", "pattern_list", "tuple_pattern"})
 # Wrappers that return the module they wrap.
 _WRAPPERS = frozenset(
     {"torch.compile", "torch.nn.DataParallel", "torch.nn.parallel.DataParallel",
@@ -115,7 +120,10 @@ class OutputTracer:
 
     def __init__(self, model: SemanticModel):
         self.model = model
-        self._class_kinds: dict[str, Output | None] = {}
+        self._class_kinds: dict[tuple[str, int | None], Output | None] = {}
+        self._function_kinds: dict[tuple[int, int | None], Output | None] = {}
+        self._parameter_kinds: dict[tuple[int, str], Output | None] = {}
+        self._call_sites: dict[int, list[Node]] | None = None
         self._loss_calls: list[LossCall] | None = None
         self._attribute_values: dict[tuple[int, str], Node | None] = {}
 
@@ -170,6 +178,8 @@ class OutputTracer:
         node = unwrap(node)
         if node is None or depth > _MAX_DEPTH:
             return None
+        if node.type == "conditional_expression":
+            return _agreeing_definition([self.module_definition(b, b, depth + 1) for b in _branches(node)])
         if node.type == "call":
             func = node.child_by_field_name("function")
             method = call_method_name(node)
@@ -187,7 +197,10 @@ class OutputTracer:
         if value is None:
             value = self._entity_value(dotted, use)
         if value is None:
-            return None
+            arguments = self._parameter_arguments(dotted, use)
+            if not arguments:
+                return self._class_named_like(dotted, use)
+            return _agreeing_definition([self.module_definition(a, a, depth + 1) for a in arguments])
         return self.module_definition(value, value, depth + 1)
 
     def _entity_value(self, dotted: str, use: Node) -> Node | None:
@@ -203,21 +216,46 @@ class OutputTracer:
 
     # --- outputs -----------------------------------------------------------------------------
 
-    def output_of(self, expr: Node | None, depth: int = 0) -> Output | None:
+    def output_of(self, expr: Node | None, depth: int = 0, element: int | None = None) -> Output | None:
+        """What `expr` holds; with `element`, what its `element`-th item holds (a tuple-returning forward)."""
         expr = unwrap(expr)
         if expr is None or depth > _MAX_DEPTH:
             return None
+        if expr.type in _TUPLE_TYPES:
+            items = expr.named_children
+            if element is None or element >= len(items) or any(i.type == "list_splat" for i in items[: element + 1]):
+                return None
+            return self.output_of(items[element], depth + 1)
+        if expr.type == "conditional_expression":
+            return _agreeing_output([self.output_of(b, depth + 1, element) for b in _branches(expr)])
         if expr.type == "subscript":
-            return self.output_of(expr.child_by_field_name("value"), depth + 1)
+            value = expr.child_by_field_name("value")
+            index = expr.child_by_field_name("subscript")
+            if element is None and index is not None and index.type == "integer" and index.text is not None:
+                picked = self.output_of(value, depth + 1, int(index.text))
+                if picked is not None:
+                    return picked
+            return self.output_of(value, depth + 1) if element is None else None
         if expr.type in ("identifier", "attribute"):
             dotted = dotted_name(expr)
             if dotted is None or (self.model.qualname(expr) is not None and not dotted.startswith("self.")):
                 return None
             value = self.value_of(dotted, expr)
-            return self.output_of(value, depth + 1)
+            if value is not None:
+                return self.output_of(value, depth + 1, element)
+            if element is not None or "." in dotted:
+                return None
+            unpacked = self._unpacked_value(dotted, expr)
+            if unpacked is not None:
+                return self.output_of(unpacked[0], depth + 1, unpacked[1])
+            return self._parameter_output(dotted, expr, depth)
         if expr.type != "call":
             return None
         qual = self.model.qualname(expr)
+        if element is not None:
+            return self._module_call_output(expr, depth, element) if qual is None else None
+        if qual in _JOIN_FUNCTIONS:
+            return self._joined_output(argument(expr, 0, "tensors"), depth)
         if qual in _FUNCTION_KINDS:
             return Output(_FUNCTION_KINDS[qual], expr, short(expr))
         if qual in _PASSTHROUGH_FUNCTIONS:
@@ -244,25 +282,34 @@ class OutputTracer:
             return Output("log_softmax", expr, short(expr))
         return None
 
-    def _module_call_output(self, call: Node, depth: int) -> Output | None:
+    def _module_call_output(self, call: Node, depth: int, element: int | None = None) -> Output | None:
         func = call.child_by_field_name("function")
         if func is None:
             return None
         if func.type == "identifier" and text(func) == "self":
             owner = self.model.enclosing_class(call)
-            return self.class_output(owner.name) if owner is not None else None
+            return self.class_output(owner.name, element) if owner is not None else None
         if func.type == "attribute" and call_method_name(call) == "forward":
             func = func.child_by_field_name("object")
+        elif func.type == "identifier" or (func.type == "attribute" and text(func.child_by_field_name("object")) == "self"):
+            helper = self.model.resolve_local_function(call)
+            if helper is not None:
+                return self.function_output(helper.node, element)  # `self.step(...)`, `head_probs(x)`
         definition = self.module_definition(func, call)
         if definition is None:
             return None
-        return self.module_output(definition, depth + 1)
+        return self.module_output(definition, depth + 1, element)
 
-    def module_output(self, definition: Node, depth: int = 0) -> Output | None:
-        """What calling the module built by `definition` returns."""
+    def module_output(self, definition: Node, depth: int = 0, element: int | None = None) -> Output | None:
+        """What calling the module built by `definition` returns (its `element`-th item, when given)."""
+        if definition.type == "class_definition":
+            return self.class_output(text(definition.child_by_field_name("name")), element)
         if depth > _MAX_DEPTH or definition.type != "call":
             return None
         qual = self.model.qualname(definition)
+        func = definition.child_by_field_name("function")
+        if element is not None:
+            return self.class_output(text(func), element) if qual is None and func is not None and func.type == "identifier" else None
         if qual in _LAYER_KINDS:
             return Output(_LAYER_KINDS[qual], definition, short(definition))
         if qual == "torch.nn.Sequential":
@@ -276,20 +323,20 @@ class OutputTracer:
             if inner is None:
                 return None
             return Output(inner.kind, inner.producer, "the last layer of nn.Sequential")
-        func = definition.child_by_field_name("function")
         if qual is None and func is not None and func.type == "identifier":
             return self.class_output(text(func))
         return None
 
-    def class_output(self, class_name: str) -> Output | None:
-        if class_name in self._class_kinds:
-            return self._class_kinds[class_name]
-        self._class_kinds[class_name] = None  # recursion guard
-        result = self._compute_class_output(class_name, set())
-        self._class_kinds[class_name] = result
+    def class_output(self, class_name: str, element: int | None = None) -> Output | None:
+        key = (class_name, element)
+        if key in self._class_kinds:
+            return self._class_kinds[key]
+        self._class_kinds[key] = None  # recursion guard
+        result = self._compute_class_output(class_name, set(), element)
+        self._class_kinds[key] = result
         return result
 
-    def _compute_class_output(self, class_name: str, seen: set[str]) -> Output | None:
+    def _compute_class_output(self, class_name: str, seen: set[str], element: int | None) -> Output | None:
         info = self.model.classes.get(class_name)
         if info is None or not info.is_torch_module or class_name in seen:
             return None
@@ -298,22 +345,125 @@ class OutputTracer:
         if forward is None:
             for base in info.bases:
                 if base in self.model.classes:
-                    return self._compute_class_output(base, seen)
+                    return self._compute_class_output(base, seen, element)
             return None
-        outputs = []
-        for ret in self.model.nodes_in("return", forward.node):
-            if self.model.enclosing_function(ret) is not forward:
+        return self.function_output(forward.node, element)
+
+    def function_output(self, function: Node, element: int | None = None) -> Output | None:
+        """What a same-file function or method returns, when every `return` agrees."""
+        key = (function.id, element)
+        if key in self._function_kinds:
+            return self._function_kinds[key]
+        self._function_kinds[key] = None  # recursion guard
+        info = self.model.function_for_node(function)
+        outputs: list[Output | None] = []
+        for ret in self.model.nodes_in("return", function):
+            if self.model.enclosing_function(ret) is not info:
                 continue
             value = ret.named_children[0] if ret.named_children else None
-            if value is None:
+            outputs.append(self.output_of(value, 1, element) if value is not None else None)
+        result = _agreeing_output(outputs)
+        self._function_kinds[key] = result
+        return result
+
+    def _unpacked_value(self, name: str, use: Node) -> tuple[Node, int] | None:
+        """`(value, i)` when `name` was last bound as the i-th target of `a, b = value` in `use`'s scope."""
+        scope = enclosing_scope(use)
+        for assign in reversed(self.model.assignments.get(name, [])):
+            if assign.start_byte >= use.start_byte or enclosing_scope(assign).id != scope.id:
+                continue
+            left = assign.child_by_field_name("left")
+            value = assign.child_by_field_name("right")
+            if left is None or value is None or left.type not in _TUPLE_TYPES or value.type in _TUPLE_TYPES:
                 return None
-            output = self.output_of(value, 1)
-            if output is None:
+            targets = assignment_targets(assign)
+            names = [text(t) for t in left.named_children]
+            if len(targets) != len(names) or names.count(name) != 1 or any(t.type != "identifier" for t in left.named_children):
                 return None
-            outputs.append(output)
-        if not outputs or len({o.kind for o in outputs}) != 1:
+            return value, names.index(name)
+        return None
+
+    def _parameter_output(self, name: str, use: Node, depth: int) -> Output | None:
+        """A parameter's output: what every same-file call site passes for it, when they agree."""
+        info = self.model.enclosing_function(use)
+        if info is None or name not in info.params:
             return None
-        return outputs[-1]
+        key = (info.node.id, name)
+        if key not in self._parameter_kinds:
+            self._parameter_kinds[key] = None  # recursion guard
+            arguments = self._parameter_arguments(name, use)
+            outputs = [self.output_of(a, depth + 1) for a in arguments]
+            self._parameter_kinds[key] = _agreeing_output(outputs)
+        return self._parameter_kinds[key]
+
+    def _parameter_arguments(self, name: str, use: Node) -> list[Node]:
+        """The argument every same-file call of `use`'s function passes as parameter `name` ([] if unknown)."""
+        info = self.model.enclosing_function(use)
+        if info is None or name not in info.params or "." in name:
+            return []
+        if any(a.start_byte < use.start_byte and is_inside(a, info.node) for a in self.model.assignments.get(name, [])):
+            return []  # rebound inside the function before this use
+        position = info.params.index(name)
+        if info.owner is not None and "staticmethod" not in info.decorator_names:
+            position -= 1  # `self` / `cls`
+        arguments = []
+        for call in self._sites_of(info.node):
+            if has_splat_arguments(call):
+                return []
+            value = argument(call, position, name) if position >= 0 else None
+            if value is None:
+                return []  # default value used: unknown
+            arguments.append(value)
+        return arguments
+
+    def _class_named_like(self, name: str, use: Node) -> Node | None:
+        """For a parameter of a function nobody in the file calls (`def train(encoder, decoder)`), the
+        one same-file nn.Module class whose name contains the parameter's name (`AttnDecoderRNN`)."""
+        info = self.model.enclosing_function(use)
+        if info is None or name not in info.params or len(name) < 3 or self._sites_of(info.node):
+            return None
+        if any(a.start_byte < use.start_byte and is_inside(a, info.node) for a in self.model.assignments.get(name, [])):
+            return None
+        needle = name.lower().replace("_", "")
+        matches = [c.node for c in self.model.classes.values() if c.is_torch_module and needle in c.name.lower()]
+        return matches[0] if len(matches) == 1 else None
+
+    def _sites_of(self, function: Node) -> list[Node]:
+        if self._call_sites is None:
+            sites: dict[int, list[Node]] = {}
+            for call, helper in self.model.helper_calls_in(self.model.root):
+                sites.setdefault(helper.node.id, []).append(call)
+            self._call_sites = sites
+        return self._call_sites.get(function.id, [])
+
+    def _joined_output(self, tensors: Node | None, depth: int) -> Output | None:
+        """`torch.cat([a, b])` / `torch.cat(steps)` where `steps` is a list filled by `steps.append(x)`."""
+        tensors = unwrap(tensors)
+        if tensors is None:
+            return None
+        if tensors.type in ("list", "tuple"):
+            return _agreeing_output([self.output_of(item, depth + 1) for item in tensors.named_children])
+        if tensors.type != "identifier":
+            return None
+        name = text(tensors)
+        start = self.value_of(name, tensors)
+        if start is None or start.type != "list":
+            return None
+        scope = enclosing_scope(tensors)
+        items = list(start.named_children)
+        for call in self.model.calls_in(scope):
+            if call.start_byte >= tensors.start_byte:
+                break
+            receiver = call_receiver(call)
+            if call_method_name(call) == "append" and receiver is not None and text(receiver) == name:
+                if enclosing_scope(call).id != scope.id:
+                    return None
+                items.append(argument(call, 0, None))  # type: ignore[arg-type]
+            elif call_method_name(call) in ("extend", "insert") and receiver is not None and text(receiver) == name:
+                return None
+        if not items or any(item is None for item in items):
+            return None
+        return _agreeing_output([self.output_of(item, depth + 1) for item in items])
 
     # --- losses ------------------------------------------------------------------------------
 
@@ -367,6 +517,29 @@ class OutputTracer:
             return None
         label = text(func) if func.type != "call" else short(func)
         return LossCall(call, kind, first, definition, label)
+
+
+def _branches(conditional: Node) -> list[Node]:
+    """The value branches of `a if cond else b`, leaving out a literal `None`."""
+    named = conditional.named_children
+    if len(named) != 3:
+        return []
+    return [branch for branch in (named[0], named[2]) if branch.type != "none"]
+
+
+def _agreeing_output(outputs: list[Output | None]) -> Output | None:
+    """The output when every candidate is known and of one kind (the last one, for related info)."""
+    if not outputs or any(o is None for o in outputs) or len({o.kind for o in outputs if o is not None}) != 1:
+        return None
+    return outputs[-1]
+
+
+def _agreeing_definition(definitions: list[Node | None]) -> Node | None:
+    """The module definition when every candidate is built by the same constructor."""
+    if not definitions or any(d is None for d in definitions):
+        return None
+    callees = {text(d.child_by_field_name("function")) if d.type == "call" else d.id for d in definitions if d is not None}
+    return definitions[0] if len(callees) == 1 else None
 
 
 LOSS_LABELS = {
