@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..source import Span
 from ..model import SemanticModel
+from ..source import Span
 from ..syntax import (
     ancestors,
     assignment_targets,
