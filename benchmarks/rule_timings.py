@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "server"))
 
 from generate import write_files  # noqa: E402
+
 from ml_engineer.analysis.config import Config  # noqa: E402
 from ml_engineer.analysis.engine import analyze  # noqa: E402
 from ml_engineer.analysis.model import SemanticModel  # noqa: E402

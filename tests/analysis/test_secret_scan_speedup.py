@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ml_engineer.analysis import secrets
 
 _PIECES = st.sampled_from(
