@@ -151,6 +151,16 @@ def test_kind_through_a_conditional_expression() -> None:
     assert "odd" not in model.entities  # branches disagree: no kind
 
 
+def test_unpacked_value_gives_the_call_and_the_position() -> None:
+    model = model_of("net, base = build()\nuse(net, base)\na, (b, c) = f()\nuse(b)\nx, y = y, x\nuse(x)\n")
+    uses = [c for c in model.calls if c.text is not None and c.text.startswith(b"use(")]
+    value, index = model.unpacked_value("base", uses[0]) or (None, None)
+    assert value is not None and value.text == b"build()" and index == 1
+    assert model.unpacked_value("b", uses[1]) is None  # nested target
+    assert model.unpacked_value("x", uses[2]) is None  # swap: no single value
+    assert model.value_of("net", uses[0]) is None
+
+
 TRAINING = """
 import torch
 

@@ -692,6 +692,23 @@ class SemanticModel:
             return None
         return assignment_value(chosen)
 
+    def unpacked_value(self, name: str, at: Node) -> tuple[Node, int] | None:
+        """`(value, i)` when `name` was last bound before `at` as the i-th plain target of `a, b = value`."""
+        if name not in self.assignments:
+            return None
+        scope_id = self.scope_of(at).id
+        chosen = self._last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
+        if chosen is None and scope_id != self.root.id:
+            chosen = self._last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
+        left = chosen.child_by_field_name("left") if chosen is not None else None
+        value = assignment_value(chosen) if chosen is not None else None
+        if left is None or value is None or left.type not in ("pattern_list", "tuple_pattern"):
+            return None
+        names = [text(target) if target.type == "identifier" else None for target in left.named_children]
+        if None in names or names.count(name) != 1 or value.type in ("expression_list", "tuple"):
+            return None  # starred/nested targets, or `a, b = b, a`
+        return value, names.index(name)
+
     # --- effects, summaries and loops --------------------------------------------------------
 
     def _last_node_before(self, nodes: list[Node], position: int) -> Node | None:

@@ -19,7 +19,6 @@ from ..findings import Related
 from ..model import SemanticModel
 from ..syntax import (
     argument,
-    assignment_targets,
     call_method_name,
     call_receiver,
     dotted_name,
@@ -245,7 +244,7 @@ class OutputTracer:
                 return self.output_of(value, depth + 1, element)
             if element is not None or "." in dotted:
                 return None
-            unpacked = self._unpacked_value(dotted, expr)
+            unpacked = self.model.unpacked_value(dotted, statement_of(expr))
             if unpacked is not None:
                 return self.output_of(unpacked[0], depth + 1, unpacked[1])
             return self._parameter_output(dotted, expr, depth)
@@ -365,23 +364,6 @@ class OutputTracer:
         result = _agreeing_output(outputs)
         self._function_kinds[key] = result
         return result
-
-    def _unpacked_value(self, name: str, use: Node) -> tuple[Node, int] | None:
-        """`(value, i)` when `name` was last bound as the i-th target of `a, b = value` in `use`'s scope."""
-        scope = enclosing_scope(use)
-        for assign in reversed(self.model.assignments.get(name, [])):
-            if assign.start_byte >= use.start_byte or enclosing_scope(assign).id != scope.id:
-                continue
-            left = assign.child_by_field_name("left")
-            value = assign.child_by_field_name("right")
-            if left is None or value is None or left.type not in _TUPLE_TYPES or value.type in _TUPLE_TYPES:
-                return None
-            targets = assignment_targets(assign)
-            names = [text(t) for t in left.named_children]
-            if len(targets) != len(names) or names.count(name) != 1 or any(t.type != "identifier" for t in left.named_children):
-                return None
-            return value, names.index(name)
-        return None
 
     def _parameter_output(self, name: str, use: Node, depth: int) -> Output | None:
         """A parameter's output: what every same-file call site passes for it, when they agree."""

@@ -227,9 +227,14 @@ def _model_value(model: SemanticModel, name: str, at: Node, depth: int) -> tuple
     if depth > 2:
         return None
     value = unwrap(model.value_of(name, statement_of(at)))
+    element: int | None = None
+    if value is None:
+        unpacked = model.unpacked_value(name, statement_of(at))  # `model, base = build_model()`
+        if unpacked is not None:
+            value, element = unwrap(unpacked[0]), unpacked[1]
     if value is None or value.type != "call":
         return None
-    if model.qualname(value) in _SEQUENTIAL | _FUNCTIONAL:
+    if element is None and model.qualname(value) in _SEQUENTIAL | _FUNCTIONAL:
         return value, at
     helper = model.resolve_local_function(value)
     if helper is None:
@@ -238,6 +243,9 @@ def _model_value(model: SemanticModel, name: str, at: Node, depth: int) -> tuple
     if len(returns) != 1 or not returns[0].named_children:
         return None
     returned = unwrap(returns[0].named_children[0])
+    if returned is not None and element is not None:
+        items = returned.named_children if returned.type in ("expression_list", "tuple") else []
+        returned = unwrap(items[element]) if element < len(items) else None
     if returned is None:
         return None
     if returned.type == "call" and model.qualname(returned) in _SEQUENTIAL | _FUNCTIONAL:
