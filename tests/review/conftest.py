@@ -13,8 +13,9 @@ for folder in (TESTS_DIR, TESTS_DIR / "lsp", TESTS_DIR / "review"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from fake_anthropic import FakeAnthropicServer  # noqa: E402
 from review_samples import TEST_KEY  # noqa: E402
+
+from fake_anthropic import FakeAnthropicServer  # noqa: E402
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from review_samples import HF_SECRET, LR_LINE, MALFORMED, TRAIN, duplicate_of_ml101, good_lr, tool_input
+
 from fake_anthropic import FakeAnthropicServer, Reply
 from ml_engineer.agent.review import TOOL_NAME
 from ml_engineer.cli.main import main
-from review_samples import HF_SECRET, LR_LINE, MALFORMED, TRAIN, duplicate_of_ml101, good_lr, tool_input
 
 SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 

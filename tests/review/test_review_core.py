@@ -2,18 +2,6 @@
 
 from __future__ import annotations
 
-from ml_engineer.agent.review import (
-    Anchor,
-    ChangeTracker,
-    HourlyBudget,
-    ReviewItem,
-    ReviewSettings,
-    agent_code,
-    review_units,
-    rule_duplicate,
-    validate_findings,
-)
-from ml_engineer.analysis.engine import analyze
 from review_samples import (
     LINE_COUNT,
     LR_LINE,
@@ -24,6 +12,19 @@ from review_samples import (
     good_lr,
     tool_input,
 )
+
+from ml_engineer.agent.review import (
+    Anchor,
+    ChangeTracker,
+    HourlyBudget,
+    ReviewItem,
+    agent_code,
+    review_units,
+    rule_duplicate,
+    validate_findings,
+)
+from ml_engineer.analysis.engine import analyze
+from ml_engineer.lsp.review import ReviewSettings
 
 WHOLE = [(1, LINE_COUNT)]
 

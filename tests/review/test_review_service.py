@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fake_anthropic import FakeAnthropicServer, Reply
-from ml_engineer.agent import AgentSettings, BackendError, LineRange
-from ml_engineer.agent.review import TOOL_NAME, ReviewRequest, ReviewService
 from review_samples import (
     HF_SECRET,
     LR_LINE,
@@ -16,6 +13,10 @@ from review_samples import (
     good_lr,
     tool_input,
 )
+
+from fake_anthropic import FakeAnthropicServer, Reply
+from ml_engineer.agent import AgentSettings, BackendError, LineRange
+from ml_engineer.agent.review import TOOL_NAME, ReviewRequest, ReviewService
 
 
 def make_service(env: dict[str, str], **overrides: object) -> ReviewService:

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.review.settings import ReviewSettings
 from ..agent.settings import AgentSettings
 from ..analysis.config import VALID_SEVERITIES
+from .review import ReviewSettings
 
 SECTION = "mlEngineer"
 

@@ -12,7 +12,6 @@ from .findings import AGENT_SOURCE, AgentFinding, agent_code, rule_duplicate
 from .request import ReviewPayload, ReviewPlan, build_review_plan
 from .schema import REVIEW_TOOL, TOOL_CHOICE, TOOL_NAME
 from .service import ReviewRequest, ReviewResult, ReviewService, RuleNote, rule_notes
-from .settings import ReviewSettings
 from .units import ChangeTracker, ReviewUnit, review_units
 from .validation import ReviewItem, Validation, validate_findings
 
@@ -31,7 +30,6 @@ __all__ = [
     "ReviewRequest",
     "ReviewResult",
     "ReviewService",
-    "ReviewSettings",
     "ReviewUnit",
     "RuleNote",
     "Validation",
