@@ -36,7 +36,9 @@ class PreprocessingOutsideCv(Rule):
     done this way can select on noise. Inside a `Pipeline`, the preprocessor is refitted on each
     training fold only.
 
-    Fitting on the *full* dataset before splitting or cross-validating is ML301.
+    Fitting on the *full* dataset before splitting or cross-validating is ML301. Each
+    cross-validation run on such data is reported (each gives its own leaky score or choice), with
+    the preprocessor's fit as related information.
 
     ## Example
     ```python
@@ -88,18 +90,17 @@ class PreprocessingOutsideCv(Rule):
             found = [c for c in found if c.call.id not in reported]
             if not found:
                 continue
-            first = min(found, key=lambda c: c.call.start_byte)
-            reported.update(c.call.id for c in found)
             who = fit.receiver or fit.qualname.rsplit(".", 1)[-1]
-            related = [ctx.related(fit.call, f"`{who}` is fitted on `{_short(fit.data)}` here")]
-            related += [ctx.related(c.call, "also cross-validated here") for c in found if c is not first]
-            yield self.finding(
-                first.call,
-                f"cross-validation on data already transformed by `{who}` (fitted on `{_short(fit.data)}` "
-                "outside the folds): each validation fold leaks into the preprocessing; put the "
-                "preprocessor in a Pipeline",
-                related=related,
-            )
+            # Each cross-validation run is its own leaky estimate (a score or a chosen model): one finding each.
+            for consumer in sorted({c.call.id: c for c in found}.values(), key=lambda c: c.call.start_byte):
+                reported.add(consumer.call.id)
+                yield self.finding(
+                    consumer.call,
+                    f"cross-validation on data already transformed by `{who}` (fitted on `{_short(fit.data)}` "
+                    "outside the folds): each validation fold leaks into the preprocessing; put the "
+                    "preprocessor in a Pipeline",
+                    related=[ctx.related(fit.call, f"`{who}` is fitted on `{_short(fit.data)}` here")],
+                )
 
 
 
