@@ -161,6 +161,21 @@ def test_unpacked_value_gives_the_call_and_the_position() -> None:
     assert model.value_of("net", uses[0]) is None
 
 
+def test_kind_of_a_same_file_factory_call_is_what_it_returns() -> None:
+    model = model_of(
+        "import torch\nfrom torchvision import models\n"
+        "def build_net(n):\n    m = models.resnet18(num_classes=n)\n    return m.to('cpu')\n"
+        "def make_opt(p):\n    return torch.optim.SGD(p, lr=0.1)\n"
+        "def maybe(n):\n    if n:\n        return models.resnet18()\n    return None\n"
+        "def mixed(p):\n    if p:\n        return torch.optim.SGD(p, lr=0.1)\n    return models.resnet18()\n"
+        "net = build_net(3)\nopt = make_opt(net.parameters())\nm2 = maybe(1)\nm3 = mixed(1)\n"
+    )
+    assert model.kind_of_name("net") == "model"
+    assert model.kind_of_name("opt") == "optimizer"
+    assert "m2" not in model.entities  # one branch returns None
+    assert "m3" not in model.entities  # branches disagree
+
+
 TRAINING = """
 import torch
 

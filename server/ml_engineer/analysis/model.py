@@ -579,6 +579,8 @@ class SemanticModel:
                 owner = text(func.child_by_field_name("object"))
                 if owner in self.classes and self.classes[owner].is_model:
                     return "model", owner
+            if func.type == "identifier" and local in self.functions:
+                return self._returned_kind(self.functions[local])  # `model = build_model(cfg)`
             return None, None
         if qual is None:
             return None, None
@@ -603,6 +605,31 @@ class SemanticModel:
         if apis.is_model_constructor(qual):
             return "model", qual
         return None, None
+
+    def _returned_kind(self, info: FunctionInfo) -> tuple[str | None, str | None]:
+        """Kind of what a same-file factory returns, when every `return` agrees (`return model.to(device)`)."""
+        key = ("returned_kind", info.node.id)
+        if key in self._memo:
+            return self._memo[key]
+        self._memo[key] = (None, None)  # recursion guard
+        kinds: list[tuple[str | None, str | None]] = []
+        for ret in self.nodes_in("return", info.node):
+            if self.enclosing_function(ret) is not info:
+                continue  # a nested function's return
+            value = unwrap(ret.named_children[0]) if ret.named_children else None
+            dotted = dotted_name(value) if value is not None else None
+            if value is None:
+                kinds.append((None, None))
+            elif dotted is not None:
+                found = self.entity(dotted, ret)
+                kinds.append((found.kind, found.qualname) if found is not None else (None, None))
+            else:
+                kinds.append(self.kind_of_expression(value))
+        result: tuple[str | None, str | None] = (None, None)
+        if kinds and all(k[0] is not None and k[0] == kinds[0][0] for k in kinds):
+            result = kinds[0]
+        self._memo[key] = result
+        return result
 
     def _kind_of_conditional(self, value: Node) -> tuple[str | None, str | None]:
         # `Encoder(...) if use_chars else None`: the kind both branches agree on, `None` aside.
