@@ -383,7 +383,7 @@ class OutputTracer:
         info = self.model.enclosing_function(use)
         if info is None or name not in info.params or "." in name:
             return []
-        if any(a.start_byte < use.start_byte and is_inside(a, info.node) for a in self.model.assignments.get(name, [])):
+        if self._rebound_before(name, info.node, use):
             return []  # rebound inside the function before this use
         position = info.params.index(name)
         if info.owner is not None and "staticmethod" not in info.decorator_names:
@@ -404,11 +404,24 @@ class OutputTracer:
         info = self.model.enclosing_function(use)
         if info is None or name not in info.params or len(name) < 3 or self._sites_of(info.node):
             return None
-        if any(a.start_byte < use.start_byte and is_inside(a, info.node) for a in self.model.assignments.get(name, [])):
+        if self._rebound_before(name, info.node, use):
             return None
         needle = name.lower().replace("_", "")
-        matches = [c.node for c in self.model.classes.values() if c.is_torch_module and needle in c.name.lower()]
+        modules = self.model.memo(
+            "outputs.torch_module_classes",
+            lambda: [(c.name.lower(), c.node) for c in self.model.classes.values() if c.is_torch_module],
+        )
+        matches = [node for lowered, node in modules if needle in lowered]
         return matches[0] if len(matches) == 1 else None
+
+    def _rebound_before(self, name: str, function: Node, use: Node) -> bool:
+        """Is `name` assigned inside `function` before `use`? Bisects the bindings (document order)."""
+        assigns = self.model.assignments.get(name)
+        if not assigns:
+            return False
+        starts = self.model.memo(("outputs.assignment_starts", name), lambda: [a.start_byte for a in assigns])
+        index = bisect.bisect_left(starts, function.start_byte)
+        return index < len(assigns) and assigns[index].start_byte < use.start_byte
 
     def _sites_of(self, function: Node) -> list[Node]:
         if self._call_sites is None:
