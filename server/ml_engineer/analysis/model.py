@@ -516,6 +516,10 @@ class SemanticModel:
     def _classify_tuple(self, targets: list[Node], value: Node, assign: Node) -> None:
         # `model, opt, loader = accelerator.prepare(model, opt, loader)` keeps each kind.
         value = unwrap(value) or value
+        func = value.child_by_field_name("function") if value.type == "call" else None
+        if func is not None and func.type == "identifier" and text(func) in self.functions:
+            self._classify_unpacked_factory(value, assign, self.functions[text(func)])
+            return
         if value.type != "call" or call_method_name(value) not in ("prepare", "initialize"):
             return
         args_node = value.child_by_field_name("arguments")
@@ -529,6 +533,20 @@ class SemanticModel:
             if kind is not None:
                 split = split_of_name(target_name) if kind == "loader" else None
                 self._add_entity(Entity(target_name, kind, arg, None, assign, split))
+
+    def _classify_unpacked_factory(self, value: Node, assign: Node, factory: FunctionInfo) -> None:
+        # `tokenizer, encoder = load_text_encoder()` where the helper returns `tok, enc`.
+        left = assign.child_by_field_name("left")
+        if left is None or left.type not in ("pattern_list", "tuple_pattern"):
+            return
+        for position, target in enumerate(left.named_children):
+            target_name = dotted_name(target)
+            if target_name is None:
+                return  # starred or nested targets shift positions
+            kind, qual = self._returned_kind(factory, position)
+            if kind is not None:
+                split = split_of_name(target_name) if kind == "loader" else None
+                self._add_entity(Entity(target_name, kind, value, qual, assign, split))
 
     def _add_entity(self, entity: Entity) -> None:
         self.entities.setdefault(entity.name, []).append(entity)
@@ -606,9 +624,9 @@ class SemanticModel:
             return "model", qual
         return None, None
 
-    def _returned_kind(self, info: FunctionInfo) -> tuple[str | None, str | None]:
-        """Kind of what a same-file factory returns, when every `return` agrees (`return model.to(device)`)."""
-        key = ("returned_kind", info.node.id)
+    def _returned_kind(self, info: FunctionInfo, element: int | None = None) -> tuple[str | None, str | None]:
+        """Kind of what a same-file factory returns (its `element`-th item), when every `return` agrees."""
+        key = ("returned_kind", info.node.id, element)
         if key in self._memo:
             return self._memo[key]
         self._memo[key] = (None, None)  # recursion guard
@@ -617,6 +635,9 @@ class SemanticModel:
             if self.enclosing_function(ret) is not info:
                 continue  # a nested function's return
             value = unwrap(ret.named_children[0]) if ret.named_children else None
+            if value is not None and element is not None:
+                items = value.named_children if value.type in ("expression_list", "tuple") else []
+                value = unwrap(items[element]) if element < len(items) and items[element].type != "list_splat" else None
             dotted = dotted_name(value) if value is not None else None
             if value is None:
                 kinds.append((None, None))
