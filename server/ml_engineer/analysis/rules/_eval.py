@@ -105,12 +105,18 @@ def called_model_names(model: SemanticModel, calls: list[Node]) -> set[str]:
 
 
 def pretrained_in_eval_mode(model: SemanticModel, names: set[str]) -> bool:
-    """Hugging Face `from_pretrained` returns a model in eval mode; quiet if nothing switches it to train."""
+    """Hugging Face `from_pretrained` returns a model in eval mode, and so does a same-file loader that
+    calls `eval()` before returning it; quiet if nothing switches it to train."""
     if not names:
         return False
     for name in names:
         entity = model.entity(name)
-        if entity is None or entity.qualname is None or not entity.qualname.endswith(".from_pretrained"):
+        if entity is None:
+            return False
+        if entity.qualname is not None and entity.qualname.endswith(".from_pretrained"):
+            continue
+        factory = model.resolve_local_function(entity.node) if entity.node.type == "call" else None
+        if factory is None or "eval_mode" not in factory.effects or "train_mode" in factory.effects:
             return False
     return not any(e.kind == "train_mode" and e.receiver in names for e in model.effects_in(model.root))
 
