@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ..findings import Finding, Related
+from ..model import FunctionInfo, SemanticModel
 from ..syntax import call_arguments, text
 from ._dataflow import (
     Consumer,
     PreprocessorFit,
     consumers_reading,
+    identifiers_in,
     is_split_data,
     output_names,
     preprocessor_fits,
@@ -24,7 +28,9 @@ class PreprocessingBeforeSplit(Rule):
     """## What it does
     Flags a learned preprocessor (scaler, imputer, encoder, feature selector, PCA, vectorizer,
     `ColumnTransformer`) fitted on the whole dataset when that data, or data transformed with it,
-    is split into train/test sets or cross-validated afterwards.
+    is split into train/test sets or cross-validated afterwards. A feature helper that fits and
+    returns transformed data (`X, enc = build_features(df)`) is reported at its fit when a caller
+    passes it the full data and splits the result, with the call site as related information.
 
     ## Why is this bad?
     `fit` learns statistics from every row it sees: means and variances, imputation values,
@@ -73,9 +79,9 @@ class PreprocessingBeforeSplit(Rule):
         model = ctx.model
         for fit in preprocessor_fits(model):
             flow = scope_flow(model, fit.scope)
-            if not flow.consumers or is_split_data(flow, fit.data, fit.call.start_byte):
+            if is_split_data(flow, fit.data, fit.call.start_byte):
                 continue
-            leak = self._leak(ctx, fit)
+            leak = self._leak(ctx, fit) if flow.consumers else self._leak_through_callers(ctx, fit)
             if leak is None:
                 continue
             where, related = leak
@@ -112,6 +118,40 @@ class PreprocessingBeforeSplit(Rule):
                 if found:
                     return _describe(ctx, found[0]), [ctx.related(c.call, _label(c)) for c in found[:3]]
         return None
+
+
+    def _leak_through_callers(self, ctx: RuleContext, fit: PreprocessorFit) -> tuple[str, list[Related]] | None:
+        """A helper (`build_features(df)`) fits and returns transformed data; a caller splits that result."""
+        model = ctx.model
+        helper = model.function_for_node(fit.scope)
+        if helper is None or helper.owner is not None:
+            return None  # methods fitting `self._encoder` are an estimator's own machinery (library code)
+        seeds = output_names(fit.call) if fit.method == "fit_transform" else set()
+        for transform in transform_calls(model, fit):
+            seeds |= output_names(transform)
+        tainted = propagate(model, seeds, fit.call.end_byte, fit.scope) if seeds else {}
+        returns = [r for r in model.nodes_in("return", fit.scope) if r.start_byte > fit.call.end_byte]
+        if not any(identifiers_in(r) & tainted.keys() for r in returns if model.enclosing_function(r) is helper):
+            return None  # the transformed data does not leave the helper
+        for call, callee in _helper_calls(model):
+            if callee is not helper:
+                continue
+            scope = model.scope_of(call)
+            flow = scope_flow(model, scope)
+            if any(is_split_data(flow, arg, call.start_byte) for arg in call_arguments(call)):
+                continue  # called on a split: not the full data
+            outputs = output_names(call)
+            if not outputs:
+                continue
+            found = consumers_reading(flow, propagate(model, outputs, call.end_byte, scope), call.end_byte, ("split", "cv"))
+            if found:
+                related = [ctx.related(call, f"`{helper.name}` is called on the full data here")]
+                return _describe(ctx, found[0]), related + [ctx.related(c.call, _label(c)) for c in found[:3]]
+        return None
+
+
+def _helper_calls(model: SemanticModel) -> list[tuple[Node, FunctionInfo]]:
+    return model.memo("ml301.helper_calls", lambda: model.helper_calls_in(model.root))
 
 
 def _describe(ctx: RuleContext, consumer: Consumer) -> str:
