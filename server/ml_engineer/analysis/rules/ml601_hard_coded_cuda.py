@@ -28,6 +28,7 @@ from .base import Rule, RuleContext
 _GUARD = re.compile(r"is_available|device_count|cuda|gpu|device|mps|accelerator", re.IGNORECASE)
 _DEVICE_CALLS = frozenset({"torch.device", "torch.set_default_device", "torch.cuda.device"})
 _MAX_RELATED = 10
+_CUDA_TEXT = re.compile(rb"cuda")
 
 
 class HardCodedCuda(Rule):
@@ -105,9 +106,37 @@ def _is_cuda_literal(node: Node | None) -> bool:
     return value is not None and (value == "cuda" or value.startswith("cuda:"))
 
 
+def _candidates(model: SemanticModel) -> tuple[list[Node], list[Node]]:
+    """Calls and assignments around each `cuda` in the source text (document order, outer calls first).
+
+    Every site has `cuda` in its callee (`.cuda()`) or in a string argument or value, and that call or
+    assignment is the first one above the text: looking there skips the thousands of other calls.
+    """
+    calls: dict[int, Node] = {}
+    assigns: dict[int, Node] = {}
+    root = model.root
+    for match in _CUDA_TEXT.finditer(model.source.data):
+        node = root.descendant_for_byte_range(match.start(), match.end())
+        found_call = found_assign = False
+        while node is not None and node.type not in ("block", "module") and not (found_call and found_assign):
+            if node.type == "call" and not found_call:
+                calls[node.id] = node
+                found_call = True
+            elif node.type == "assignment" and not found_assign:
+                assigns[node.id] = node
+                found_assign = True
+            node = node.parent
+    return sorted(calls.values(), key=_outer_first), sorted(assigns.values(), key=_outer_first)
+
+
+def _outer_first(node: Node) -> tuple[int, int]:
+    return node.start_byte, -node.end_byte
+
+
 def _sites(model: SemanticModel) -> list[Node]:
     sites: list[Node] = []
-    for call in model.calls:
+    candidate_calls, candidate_assigns = _candidates(model)
+    for call in candidate_calls:
         method = call_method_name(call)
         positional = call_arguments(call)
         kwargs = keyword_arguments(call)
@@ -130,7 +159,7 @@ def _sites(model: SemanticModel) -> list[Node]:
             continue
         if _is_cuda_literal(kwargs.get("device")):
             sites.append(call)
-    for assign in model.index.get("assign", []):
+    for assign in candidate_assigns:
         targets = assignment_targets(assign)
         value = assignment_value(assign)
         if len(targets) != 1 or targets[0].type not in ("identifier", "attribute") or not _is_cuda_literal(value):
