@@ -102,7 +102,8 @@ def test_entities_and_their_kinds() -> None:
     ("name", "split"),
     [("X_test", "test"), ("test_df", "test"), ("valLoader", "val"), ("X_val", "val"), ("dev_set", "val"),
      ("train_loader", "train"), ("X_tr", "train"), ("Xtest", None), ("latest", None), ("contest_data", None),
-     ("X_train_val", "val"), ("eval_dataloader", "val"), ("X", None)],
+     ("X_train_val", "val"), ("eval_dataloader", "val"), ("X", None), ("X_fold_va", "val"),
+     ("y_va", "val"), ("java_src", None)],
 )
 def test_split_from_names(name: str, split: str | None) -> None:
     assert split_of_name(name) == split

@@ -42,7 +42,7 @@ from .syntax import (
 
 _TOKEN_SPLIT = re.compile(r"[_\W\d]+|(?<=[a-z])(?=[A-Z])")
 _TEST_TOKENS = frozenset({"test", "testing", "tst", "te", "holdout"})
-_VAL_TOKENS = frozenset({"val", "valid", "validation", "dev", "eval", "evaluation", "vl"})
+_VAL_TOKENS = frozenset({"val", "valid", "validation", "dev", "eval", "evaluation", "vl", "va"})
 _TRAIN_TOKENS = frozenset({"train", "training", "tr", "trn"})
 
 
