@@ -15,7 +15,7 @@ from tree_sitter import Node
 from ..model import SemanticModel
 from ..syntax import call_method_name, call_receiver, dotted_name, statement_of, unwrap
 
-_MAX_DEPTH = 6
+_MAX_DEPTH = 16  # one step per `df = df[...]` re-binding: cleaning scripts chain many
 _DF_NAME = re.compile(r"^(df|pdf|sdf)$|^df_\w+$|_df$|^dataframe$|_dataframe$|^df\d+$", re.IGNORECASE)
 _PANDAS_ACCESSORS = frozenset({"loc", "iloc", "at", "iat", "str", "dt", "cat"})
 # Methods that return a NumPy array from a pandas object or an array.
