@@ -41,8 +41,7 @@ def framework_of(model: SemanticModel, node: Node | None, depth: int = 0) -> str
     if node is None or depth > _MAX_DEPTH:
         return None
     if node.type == "subscript":
-        inner = framework_of(model, node.child_by_field_name("value"), depth + 1)
-        return inner
+        return framework_of(model, node.child_by_field_name("value"), depth)  # a child node: no cycle to guard
     if node.type == "attribute":
         attr = node.child_by_field_name("attribute")
         attr_name = attr.text.decode() if attr is not None and attr.text is not None else ""
