@@ -8,6 +8,7 @@ import asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types
+
 from ml_engineer.analysis.config import Config
 from ml_engineer.analysis.parsing import parse
 from ml_engineer.lsp.analysis_runner import AnalysisInput, AnalysisScheduler
