@@ -190,16 +190,11 @@ _SEED_CALL = re.compile(
     r"(^|\.)(manual_seed|manual_seed_all|seed|set_seed|seed_everything|set_random_seed|PRNGKey|default_rng|"
     r"use_deterministic_algorithms)$"
 )
-_EFFECT_METHOD = re.compile(
-    rb"(?:\.\s*|(?<![\w.]))(backward|step|zero_grad|clear_grad|clear_gradients|zero_|update|train|eval|unscale_|"
-    rb"clip_grad_norm_|clip_grad_value_|clip_grad_norm|clip_gradients)\s*\("
-)
 # Every method name `_compute_effect` gives a kind to.
 _EFFECT_METHODS = frozenset({
     "backward", "step", "zero_grad", "clear_grad", "clear_gradients", "zero_", "update", "train", "eval", "unscale_",
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
-_CALLED_NAME = re.compile(rb"(?<![\w])([A-Za-z_]\w*)\s*\(")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
@@ -215,9 +210,15 @@ class SemanticModel:
         self.imports = ImportTable.build(self.index.get("import", []))
         self.calls: list[Node] = self.index.get("call", [])
         self._call_starts = [call.start_byte for call in self.calls]
-        # Narrow call lists, so per-function and per-loop work skips ordinary calls. A byte regex
-        # plus a node lookup per hit is several times cheaper than query predicates.
-        self._effect_calls = self._calls_at_names(_EFFECT_METHOD)
+        # Every call's callee name, computed once for the model and all rules (`method_name`,
+        # `calls_named`); narrow call lists then let per-function and per-loop work skip ordinary calls.
+        self._call_names = self._callee_names()
+        self._call_positions = {call.id: position for position, call in enumerate(self.calls)}
+        self._calls_by_name: dict[str, list[int]] = {}
+        for position, called in enumerate(self._call_names):
+            if called is not None:
+                self._calls_by_name.setdefault(called, []).append(position)
+        self._effect_calls = self._calls_with_names(_EFFECT_METHODS)
         self._effect_starts = [call.start_byte for call in self._effect_calls]
         self._qualname_cache: dict[int, str | None] = {}
         self._memo: dict[Hashable, Any] = {}
@@ -228,7 +229,7 @@ class SemanticModel:
         self.functions: dict[str, FunctionInfo] = {}
         self._functions_by_node: dict[int, FunctionInfo] = {}
         self._build_classes_and_functions()
-        self._local_calls = self._calls_at_names(_CALLED_NAME, self._local_function_names())
+        self._local_calls = self._calls_with_names({info.name for info in self._functions_by_node.values()})
         self._local_starts = [call.start_byte for call in self._local_calls]
         self.assignments: dict[str, list[Node]] = {}
         self._assignments_by_scope: dict[tuple[str, int], list[Node]] = {}
@@ -408,30 +409,40 @@ class SemanticModel:
                 return True
         return False
 
-    def _local_function_names(self) -> frozenset[bytes]:
-        names = {info.name.encode() for info in self._functions_by_node.values()}
-        return frozenset(names)
-
-    def _calls_at_names(self, pattern: re.Pattern[bytes], names: frozenset[bytes] | None = None) -> list[Node]:
-        """Call nodes whose callee ends in a name matched by `pattern` (group 1), in document order."""
-        calls: dict[int, Node] = {}
-        root = self.root
-        for match in pattern.finditer(self.source.data):
-            if names is not None and match.group(1) not in names:
-                continue
-            ident = root.descendant_for_byte_range(match.start(1), match.end(1))
-            if ident is None or ident.type != "identifier":
-                continue
-            parent = ident.parent
-            if parent is not None and parent.type == "attribute":
-                if parent.child_by_field_name("attribute") != ident:
-                    continue
-                callee, call = parent, parent.parent
+    def _callee_names(self) -> list[str | None]:
+        """`call_method_name` of every call (parallel to `self.calls`), reading names from the source bytes."""
+        data = self.source.data
+        names: list[str | None] = []
+        append = names.append
+        for call in self.calls:
+            func = call.child_by_field_name("function")
+            kind = func.type if func is not None else None
+            if kind == "attribute":
+                func = func.child_by_field_name("attribute")  # type: ignore[union-attr]
+                append(data[func.start_byte : func.end_byte].decode("utf-8", errors="replace") if func is not None else "")
+            elif kind == "identifier":
+                append(data[func.start_byte : func.end_byte].decode("utf-8", errors="replace"))  # type: ignore[union-attr]
             else:
-                callee, call = ident, parent
-            if call is not None and call.type == "call" and call.child_by_field_name("function") == callee:
-                calls[call.id] = call
-        return sorted(calls.values(), key=lambda node: node.start_byte)
+                append(None)
+        return names
+
+    def method_name(self, call: Node) -> str | None:
+        """`syntax.call_method_name(call)` (`step` for `opt.step()`), from the per-file table when indexed."""
+        position = self._call_positions.get(call.id)
+        return self._call_names[position] if position is not None else call_method_name(call)
+
+    def calls_named(self, names: Iterable[str]) -> list[Node]:
+        """Calls whose `method_name` is one of `names`, in `self.calls` (document) order."""
+        positions: list[int] = []
+        for name in names:
+            positions.extend(self._calls_by_name.get(name, ()))
+        positions.sort()
+        calls = self.calls
+        return [calls[position] for position in positions]
+
+    def _calls_with_names(self, names: Iterable[str]) -> list[Node]:
+        # Same-start calls (`a.f().g()`) inner first, the order of the source text's call names.
+        return sorted(self.calls_named(names), key=lambda node: (node.start_byte, node.end_byte))
 
     def enclosing_function(self, node: Node) -> FunctionInfo | None:
         position = self._enclosing_scope_of_type(node, "function_definition")
