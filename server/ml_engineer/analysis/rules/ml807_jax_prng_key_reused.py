@@ -28,6 +28,11 @@ _NOT_CONSUMING = frozenset({"PRNGKey", "key", "fold_in", "key_data", "wrap_key_d
 _KEY_MAKERS = frozenset({"PRNGKey", "key", "split", "fold_in", "clone", "wrap_key_data"})
 _KEY_PARAM = re.compile(r"^(key|rng|prng|prng_key|subkey|sub_key|rng_key|keys|rngs)$|_(key|rng)$|^(rng|key)_\w+$")
 _MODEL_RNG_METHODS = frozenset({"init", "init_with_output"})
+# Transforms whose result is called with the wrapped function's own arguments: `jax.grad(loss_fn)(p, x, key)`.
+_TRANSFORMS = frozenset(
+    {"jax.jit", "jax.grad", "jax.value_and_grad", "jax.vmap", "jax.pmap", "jax.checkpoint", "jax.remat",
+     "equinox.filter_jit", "equinox.filter_grad", "equinox.filter_value_and_grad"}
+)
 _DEAD_ENDS = frozenset({"return_statement", "raise_statement", "continue_statement", "break_statement"})
 _NESTED_SCOPES = frozenset({"function_definition", "class_definition", "decorated_definition", "lambda"})
 _COMPREHENSIONS = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension", "generator_expression"})
@@ -52,7 +57,8 @@ class JaxPrngKeyReused(Rule):
     `jax.random.normal(key, ...)` then `jax.random.uniform(key, ...)`, `model.init(key, x)` then
     `jax.random.normal(key, ...)`, a key used again after `jax.random.split(key)` without
     rebinding it, or a key used inside a loop (or comprehension) that is not re-split on every
-    iteration. Same-file helpers that consume a key parameter count as a use. Re-binding
+    iteration. Same-file helpers that consume a key parameter count as a use, also when
+    called through `jax.grad` / `jax.value_and_grad` / `jax.jit` / `jax.vmap`. Re-binding
     (`key, subkey = jax.random.split(key)`) and `jax.random.fold_in(key, i)` are fine.
 
     ## Why is this bad?
@@ -236,7 +242,7 @@ class _Checker:
                 name = _key_text(unwrap(candidate))
                 if name is not None and name.split("[")[0] in keys:
                     uses.append(_Use(call, name))
-        helper = self.model.resolve_local_function(call)
+        helper = self._local_helper(call)
         if helper is not None:
             consumed = self.helper_params.get(helper.qualname, set())
             params = helper.params[1:] if helper.owner is not None and helper.params[:1] in (["self"], ["cls"]) else helper.params
@@ -249,6 +255,16 @@ class _Checker:
                 if name is not None and name.split("[")[0] in keys:
                     uses.append(_Use(call, name))
         return uses
+
+    def _local_helper(self, call: Node) -> FunctionInfo | None:
+        """The same-file function a call runs, directly or through a JAX transform of it."""
+        helper = self.model.resolve_local_function(call)
+        func = call.child_by_field_name("function")
+        if helper is None and func is not None and func.type == "call" and self.model.qualname(func) in _TRANSFORMS:
+            wrapped = unwrap(argument(func, 0, "fun"))
+            if wrapped is not None and wrapped.type == "identifier":
+                helper = self.model.functions.get(text(wrapped))
+        return helper
 
     # --- flow --------------------------------------------------------------------------------
 
