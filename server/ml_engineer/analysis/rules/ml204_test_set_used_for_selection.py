@@ -13,7 +13,6 @@ from ..model import SemanticModel
 from ..parsing import walk
 from ..syntax import (
     call_arguments,
-    call_method_name,
     call_receiver,
     dotted_name,
     keyword_argument_node,
@@ -26,6 +25,7 @@ from .base import Rule, RuleContext
 
 _SAVE_LIKE = re.compile(r"\b(torch\.save|save_pretrained|save_checkpoint|save_model|save_weights|\.save\(|state_dict\(|deepcopy\()")
 _EARLY_STOP = re.compile(r"early_?stop|EarlyStopping", re.IGNORECASE)
+_SELECTION_METHODS = frozenset({"fit", "fit_generator", "step"})
 _BEST = re.compile(r"best|min_|max_|lowest|highest", re.IGNORECASE)
 
 
@@ -82,10 +82,18 @@ class TestSetUsedForSelection(Rule):
         file_text = model.source.text
         selects_best = bool(re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text))
         lightning_monitor = bool(re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text))
+        early_stop_named = _EARLY_STOP.search(file_text) is not None  # else no callee can match it below
         for call in model.calls:
-            method = call_method_name(call)
-            kwargs = keyword_arguments(call)
+            method = model.method_name(call)
             qual = model.qualname(call) or ""
+            if not (
+                early_stop_named
+                or method in _SELECTION_METHODS
+                or qual in ("xgboost.train", "lightgbm.train")
+                or (selects_best and qual.startswith(("transformers.", "trl.")))
+            ):
+                continue  # none of the checks below can match: skip reading the arguments
+            kwargs = keyword_arguments(call)
             if method in ("fit", "fit_generator") and "validation_data" in kwargs:
                 name = _test_name(kwargs["validation_data"])
                 if name is not None:
