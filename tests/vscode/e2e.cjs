@@ -1,6 +1,7 @@
 // Drives code-server (a real VS Code) in headless Chromium through what a user does with the
 // extension: open a training script, see the diagnostic in the Problems panel, hover it, apply
-// a quick fix, ask the ML engineer (offline backend) and read the answer in the panel.
+// a quick fix, ask the ML engineer (offline backend) and read the answer in the panel, open the
+// dry run, and run "Review file" (offline) up to its summary notification.
 // Run by scripts/vscode-e2e.sh, which provides the environment variables below.
 'use strict';
 const fs = require('node:fs');
@@ -230,6 +231,27 @@ async function main() {
       }
       log(`preview starts: ${text.replace(/\s+/g, ' ').slice(0, 160)}`);
       await screenshot('dry-run-preview');
+    });
+
+    await step('"Review file" reports an offline review in a notification', async () => {
+      // Back to the training script: the review commands are offered in Python editors only.
+      await page.locator(`.tab[aria-label^="${FILE}"]`).first().click();
+      await page.locator('.editor-instance .view-lines').first().click();
+      await runCommand('ML Engineer: Review file with the ML engineer');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /offline review of train\.py/ }).first();
+      await toast.waitFor({ timeout: 60_000 });
+      const message = (await toast.innerText()).replace(/\s+/g, ' ').trim();
+      log(`review summary: ${message}`);
+      if (!/\d+ rule findings? explained; nothing was sent/.test(message)) {
+        throw new Error(`unexpected review summary: ${JSON.stringify(message)}`);
+      }
+      // The progress notification closes as the summary fades in; screenshot once both are done.
+      await page
+        .locator('.notifications-toasts .notification-toast', { hasText: /reviewing train\.py/ })
+        .waitFor({ state: 'detached', timeout: 10_000 })
+        .catch(() => log('the progress notification is still shown'));
+      await page.waitForTimeout(600);
+      await screenshot('review-offline');
     });
   } finally {
     await browser.close();

@@ -15,6 +15,8 @@ export interface AskResult {
   usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number };
   cost_usd?: number | null;
   offline?: boolean;
+  /** Why the answer is offline (e.g. "ANTHROPIC_API_KEY is not set"). */
+  offline_reason?: string | null;
   cached?: boolean;
 }
 

@@ -10,6 +10,7 @@ import { ExchangeView, FromPanel } from './panelMessages';
 import { defaultQuestion } from './questions';
 import { PreviewDocuments } from './previewDocument';
 import { ProposedChanges } from './proposedChanges';
+import { offersApiKey } from './reviewSummary';
 
 export interface AskBackend {
   readonly chunks: ChunkRouter;
@@ -26,6 +27,7 @@ interface Exchange {
   status: ExchangeView['status'];
   meta: string;
   error?: string;
+  offerApiKey?: boolean;
   cancel?: vscode.CancellationTokenSource;
 }
 
@@ -157,6 +159,7 @@ export class AskController implements vscode.Disposable {
       }
       exchange.stream.finish(result?.markdown);
       exchange.meta = result ? describeResult(result) : '';
+      exchange.offerApiKey = result ? offersApiKey(result, vscode.workspace.isTrusted) : false;
       exchange.status = 'done';
       return result;
     } catch (error) {
@@ -245,6 +248,7 @@ export class AskController implements vscode.Disposable {
         status: exchange.status,
         meta: exchange.meta,
         error: exchange.error,
+        offerApiKey: exchange.offerApiKey,
       };
     });
     const title = conversation ? vscode.Uri.parse(conversation.uri).path.split('/').pop() ?? '' : '';
@@ -281,6 +285,9 @@ export class AskController implements vscode.Disposable {
         if (this.conversation) {
           await this.ask({ uri: this.conversation.uri, range: this.conversation.range, question: message.question.trim() });
         }
+        return;
+      case 'setApiKey':
+        await vscode.commands.executeCommand('mlEngineer.setApiKey');
         return;
       case 'newConversation':
         this.stop();

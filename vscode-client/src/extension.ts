@@ -5,6 +5,7 @@ import { AskController } from './askController';
 import { LanguageServerManager } from './languageServer';
 import { PreviewDocuments } from './previewDocument';
 import { ProposedChanges } from './proposedChanges';
+import { ReviewController } from './reviewController';
 
 let server: LanguageServerManager | undefined;
 
@@ -19,6 +20,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const manager = new LanguageServerManager(log, apiKeys, (args) => late.controller!.askFromServer(args));
   const ask = new AskController(context.extensionUri, manager, proposedChanges, previews);
   late.controller = ask;
+  const review = new ReviewController(manager);
   server = manager;
 
   context.subscriptions.push(
@@ -29,6 +31,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ask,
     vscode.commands.registerCommand('mlEngineer.askSelection', () => ask.askAboutSelection()),
     vscode.commands.registerCommand('mlEngineer.showPreview', () => ask.showPreview()),
+    vscode.commands.registerCommand('mlEngineer.reviewFile', () => review.reviewFile()),
+    vscode.commands.registerCommand('mlEngineer.reviewSelection', () => review.reviewSelection()),
     vscode.commands.registerCommand('mlEngineer.restartServer', () => manager.restart('requested by the user')),
     vscode.commands.registerCommand('mlEngineer.showLog', () => log.show()),
     vscode.commands.registerCommand('mlEngineer.setApiKey', async () => {

@@ -18,6 +18,7 @@ import { canImportServer, fileExists, which } from './processProbes';
 import { onDidChangeInterpreter, selectedInterpreter } from './pythonExtension';
 import { Discovery, discoverServer, ServerLaunch } from './serverDiscovery';
 import { API_KEY_VARIABLE, serverEnvironment } from './serverEnvironment';
+import { REVIEW_COMMAND, ReviewParams, ReviewResult } from './reviewSummary';
 import { presentState, ServerState } from './serverState';
 import { answerConfigurationItems, answersOffline, SECTION, ServerSettings, toServerSettings } from './settings';
 
@@ -115,6 +116,11 @@ export class LanguageServerManager implements vscode.Disposable {
 
   async preview(params: AskParams): Promise<PreviewResult> {
     return (await this.execute('mlEngineer.preview', params)) as PreviewResult;
+  }
+
+  /** Sends `mlEngineer.review`; the findings arrive as diagnostics, the result says what it cost. */
+  async review(params: ReviewParams, token: vscode.CancellationToken): Promise<ReviewResult> {
+    return (await this.execute(REVIEW_COMMAND, params, token)) as ReviewResult;
   }
 
   async resetConversation(uri: string): Promise<void> {

@@ -9,6 +9,8 @@ export interface ExchangeView {
   status: 'streaming' | 'done' | 'stopped' | 'error';
   meta: string;
   error?: string;
+  /** An offline answer given only because no API key is set: the panel offers to set one. */
+  offerApiKey?: boolean;
 }
 
 export type ToPanel = { type: 'render'; exchanges: ExchangeView[]; busy: boolean; title: string };
@@ -20,7 +22,8 @@ export type FromPanel =
   | { type: 'insert'; exchange: number; block: number }
   | { type: 'applyDiff'; exchange: number; block: number }
   | { type: 'followUp'; question: string }
-  | { type: 'newConversation' };
+  | { type: 'newConversation' }
+  | { type: 'setApiKey' };
 
 export function isFromPanel(value: unknown): value is FromPanel {
   if (typeof value !== 'object' || value === null) {
@@ -31,6 +34,7 @@ export function isFromPanel(value: unknown): value is FromPanel {
     case 'ready':
     case 'stop':
     case 'newConversation':
+    case 'setApiKey':
       return true;
     case 'copy':
       return Number.isInteger(message.exchange);

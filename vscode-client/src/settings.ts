@@ -22,6 +22,7 @@ export interface ServerSettings {
     maxTokens: number;
     excludePaths: string[];
   };
+  review: { onSave: boolean; maxPerHour: number };
 }
 
 /** Reads one setting by its key relative to `mlEngineer` (e.g. `agent.backend`). */
@@ -41,7 +42,11 @@ export const DEFAULT_SETTINGS: ServerSettings = {
     maxTokens: 2048,
     excludePaths: [],
   },
+  review: { onSave: false, maxPerHour: 10 },
 };
+
+/** The server accepts at most this many automatic reviews per hour (lsp/review.py). */
+const MAX_REVIEWS_PER_HOUR = 1000;
 
 const BACKENDS: readonly Backend[] = ['auto', 'anthropic', 'offline'];
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
@@ -56,6 +61,10 @@ function text(value: unknown, fallback: string): string {
 
 function count(value: unknown, fallback: number, minimum: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= minimum ? Math.floor(value) : fallback;
+}
+
+function flag(value: unknown, fallback: boolean): boolean {
+  return typeof value === 'boolean' ? value : fallback;
 }
 
 function severities(value: unknown): Record<string, Severity> {
@@ -73,8 +82,8 @@ function severities(value: unknown): Record<string, Severity> {
 }
 
 /**
- * Builds the server settings. In an untrusted workspace the backend is forced to `offline`,
- * so that no code leaves the machine whatever the workspace's settings say.
+ * Builds the server settings. In an untrusted workspace the backend is forced to `offline` and
+ * reviews on save are off, so that no code leaves the machine whatever the workspace's settings say.
  */
 export function toServerSettings(get: SettingGetter, options: { trusted: boolean }): ServerSettings {
   const d = DEFAULT_SETTINGS;
@@ -86,7 +95,7 @@ export function toServerSettings(get: SettingGetter, options: { trusted: boolean
       severity: severities(get('rules.severity')),
     },
     debounceMs: count(get('debounceMs'), d.debounceMs, 0),
-    codeLens: { enabled: typeof get('codeLens.enabled') === 'boolean' ? (get('codeLens.enabled') as boolean) : true },
+    codeLens: { enabled: flag(get('codeLens.enabled'), d.codeLens.enabled) },
     maxFileSizeBytes: count(get('maxFileSizeBytes'), d.maxFileSizeBytes, 1),
     agent: {
       backend: !options.trusted ? 'offline' : BACKENDS.includes(backend) ? backend : d.agent.backend,
@@ -97,7 +106,15 @@ export function toServerSettings(get: SettingGetter, options: { trusted: boolean
       maxTokens: count(get('agent.maxTokens'), d.agent.maxTokens, 1),
       excludePaths: stringList(get('agent.excludePaths')),
     },
+    review: {
+      onSave: options.trusted && flag(get('review.onSave'), d.review.onSave),
+      maxPerHour: reviewBudget(get('review.maxPerHour')),
+    },
   };
+}
+
+function reviewBudget(value: unknown): number {
+  return Math.min(count(value, DEFAULT_SETTINGS.review.maxPerHour, 0), MAX_REVIEWS_PER_HOUR);
 }
 
 /** Whether questions will be answered offline (shown in the status bar). */

@@ -141,6 +141,21 @@ describe('ask controller', () => {
     );
   });
 
+  it('offers to set an API key under an answer that is offline for want of one', async () => {
+    const { done } = await startAsk();
+    server.asks[0].resolve({ markdown: 'offline answer', offline: true, offline_reason: 'ANTHROPIC_API_KEY is not set' });
+    await done;
+    assert.equal(lastExchange().offerApiKey, true);
+    fromWebview({ type: 'setApiKey' });
+    await sleep(0);
+    assert.deepEqual(stub.executed.map((e) => e.command), ['mlEngineer.setApiKey']);
+
+    const { done: second } = await startAsk('Other?');
+    server.asks[1].resolve({ markdown: 'offline by choice', offline: true, offline_reason: 'offline backend requested' });
+    await second;
+    assert.equal(lastExchange().offerApiKey, false);
+  });
+
   it('copies the answer markdown', async () => {
     const { done } = await startAsk();
     server.asks[0].resolve({ markdown: '**bold** answer' });

@@ -26,6 +26,8 @@ describe('settings mapping', () => {
         'agent.maxContextTokens': 3000,
         'agent.maxTokens': 512,
         'agent.excludePaths': ['**/secrets/**'],
+        'review.onSave': true,
+        'review.maxPerHour': 25,
       }),
       { trusted: true },
     );
@@ -43,6 +45,7 @@ describe('settings mapping', () => {
         maxTokens: 512,
         excludePaths: ['**/secrets/**'],
       },
+      review: { onSave: true, maxPerHour: 25 },
     });
   });
 
@@ -61,6 +64,22 @@ describe('settings mapping', () => {
   it('forces the offline backend in an untrusted workspace', () => {
     const settings = toServerSettings(getter({ 'agent.backend': 'anthropic' }), { trusted: false });
     assert.equal(settings.agent.backend, 'offline');
+  });
+
+  it('maps the review settings, with the server\'s bounds', () => {
+    const review = (values: Record<string, unknown>) => toServerSettings(getter(values), { trusted: true }).review;
+    assert.deepEqual(review({}), { onSave: false, maxPerHour: 10 });
+    assert.deepEqual(review({ 'review.onSave': true, 'review.maxPerHour': 0 }), { onSave: true, maxPerHour: 0 });
+    assert.equal(review({ 'review.maxPerHour': 7.9 }).maxPerHour, 7, 'the server wants a whole number');
+    assert.equal(review({ 'review.maxPerHour': 5000 }).maxPerHour, 1000, 'the server accepts at most 1000');
+    assert.equal(review({ 'review.maxPerHour': -1 }).maxPerHour, 10);
+    assert.equal(review({ 'review.maxPerHour': '20' }).maxPerHour, 10);
+    assert.equal(review({ 'review.onSave': 'yes' }).onSave, false);
+  });
+
+  it('turns reviews on save off in an untrusted workspace', () => {
+    const settings = toServerSettings(getter({ 'review.onSave': true, 'review.maxPerHour': 50 }), { trusted: false });
+    assert.deepEqual(settings.review, { onSave: false, maxPerHour: 50 });
   });
 
   it('never carries an API key', () => {
@@ -137,6 +156,10 @@ describe('workspace/configuration answers', () => {
     assert.ok(!('server' in (answers[0] as object)), 'the server path is not a server setting');
     assert.equal((answers[1] as { backend: string }).backend, 'anthropic');
     assert.equal(answers[2], 'anthropic');
+    assert.deepEqual(
+      answerConfigurationItems([{ section: 'mlEngineer.review' }], [null], () => toServerSettings(getter({ 'review.onSave': true }), { trusted: true })),
+      [{ onSave: true, maxPerHour: 10 }],
+    );
     assert.deepEqual(answers[3], { python: true });
     assert.equal(answers[4], null);
     assert.equal(scopes[0], 'file:///ws/a.py');

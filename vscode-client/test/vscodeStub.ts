@@ -89,6 +89,14 @@ export const stub = {
   webviewListener: undefined as Listener<unknown> | undefined,
   clipboard: '',
   warnings: [] as string[],
+  /** Information messages shown, with their buttons; `infoChoice` is the button the user clicks. */
+  infos: [] as { message: string; items: string[] }[],
+  infoChoice: undefined as string | undefined,
+  /** Progress notifications opened, and the token source of the last one (to cancel it). */
+  progress: [] as { title?: string; cancellable?: boolean; location?: number }[],
+  progressCancel: undefined as CancellationTokenSource | undefined,
+  statusMessages: [] as string[],
+  executed: [] as { command: string; args: unknown[] }[],
   trusted: true,
   reset(): void {
     this.inputAnswers = [];
@@ -98,7 +106,14 @@ export const stub = {
     this.webviewListener = undefined;
     this.clipboard = '';
     this.warnings = [];
+    this.infos = [];
+    this.infoChoice = undefined;
+    this.progress = [];
+    this.progressCancel = undefined;
+    this.statusMessages = [];
+    this.executed = [];
     this.trusted = true;
+    window.activeTextEditor = undefined;
   },
 };
 
@@ -148,9 +163,30 @@ export const window = {
     stub.warnings.push(message);
     return undefined;
   },
-  showInformationMessage: async () => undefined,
-  setStatusBarMessage: () => ({ dispose() {} }),
+  showInformationMessage: async (message: string, ...items: string[]) => {
+    stub.infos.push({ message, items });
+    return stub.infoChoice;
+  },
+  setStatusBarMessage: (message: string) => {
+    stub.statusMessages.push(message);
+    return { dispose() {} };
+  },
+  withProgress: async <R>(
+    options: { title?: string; cancellable?: boolean; location?: number },
+    task: (progress: { report(value: unknown): void }, token: CancellationTokenSource['token']) => Promise<R>,
+  ): Promise<R> => {
+    stub.progress.push(options);
+    const source = new CancellationTokenSource();
+    stub.progressCancel = source;
+    return task({ report() {} }, source.token);
+  },
 };
+
+export enum ProgressLocation {
+  SourceControl = 1,
+  Window = 10,
+  Notification = 15,
+}
 
 export const workspace = {
   get isTrusted() {
@@ -172,7 +208,10 @@ export const env = {
 };
 
 export const commands = {
-  executeCommand: async () => undefined,
+  executeCommand: async (command: string, ...args: unknown[]) => {
+    stub.executed.push({ command, args });
+    return undefined;
+  },
 };
 
 export class WorkspaceEdit {

@@ -45,7 +45,10 @@ function exchangeElement(view: ExchangeView): HTMLElement {
     meta.className = 'meta';
     const error = document.createElement('div');
     error.className = 'error';
-    footer.append(meta, button('Copy', 'Copy the answer as markdown', () => vscode.postMessage({ type: 'copy', exchange: view.id }), true));
+    const apiKey = button('Set API key…', 'Answered offline because no Anthropic API key is set: set one to ask the ML engineer agent', () => vscode.postMessage({ type: 'setApiKey' }), true);
+    apiKey.classList.add('api-key');
+    apiKey.hidden = true;
+    footer.append(meta, apiKey, button('Copy', 'Copy the answer as markdown', () => vscode.postMessage({ type: 'copy', exchange: view.id }), true));
     section.append(question, answer, error, footer);
     exchangesElement.append(section);
     if (exchangesElement.childElementCount > 1) {
@@ -105,6 +108,7 @@ function render(state: ToPanel): void {
       addBlockButtons(answer, view);
     }
     (section.querySelector('.meta') as HTMLElement).textContent = statusText(view);
+    (section.querySelector('.api-key') as HTMLElement).hidden = !(view.offerApiKey && view.status === 'done');
     (section.querySelector('.error') as HTMLElement).textContent = view.error ? `The question failed: ${view.error}` : '';
   }
 }
