@@ -47,6 +47,8 @@ _PURE_FUNCTIONS = frozenset(
 )
 _FRAME_ROOTS = ("pandas", "numpy", "polars", "pyspark", "modin", "dask", "cudf")
 
+_CHECKED_METHODS = _FRAME_METHODS | _PANDAS_METHODS | _NUMPY_METHODS | _TENSOR_METHODS
+
 
 class ResultDiscarded(Rule):
     """## What it does
@@ -109,6 +111,9 @@ class ResultDiscarded(Rule):
             call = unwrap(statement.named_children[0])
             if call is None or call.type != "call":
                 continue
+            qual = model.qualname(call)
+            if (qual not in _PURE_FUNCTIONS) if qual is not None else (model.method_name(call) not in _CHECKED_METHODS):
+                continue  # `_discarded_target` would say None: skip the argument reads
             if keyword_argument_node(call, "out") is not None:
                 continue
             inplace = keyword_argument_node(call, "inplace")
