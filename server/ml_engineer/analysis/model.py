@@ -440,6 +440,14 @@ class SemanticModel:
         calls = self.calls
         return [calls[position] for position in positions]
 
+    def effect_calls(self) -> list[Node]:
+        """Calls named like an effect (`backward`, `step`, ...): every call `effect_of_call` may give one, in order."""
+        return self.calls_named(_EFFECT_METHODS)
+
+    def local_function_calls(self) -> list[Node]:
+        """Calls named like a same-file function: every call `resolve_local_function` may resolve, in order."""
+        return self.calls_named({info.name for info in self._functions_by_node.values()})
+
     def _calls_with_names(self, names: Iterable[str]) -> list[Node]:
         # Same-start calls (`a.f().g()`) inner first, the order of the source text's call names.
         return sorted(self.calls_named(names), key=lambda node: (node.start_byte, node.end_byte))
@@ -783,7 +791,7 @@ class SemanticModel:
         return self._effect_cache[key]
 
     def _compute_effect(self, call: Node) -> Effect | None:
-        method = call_method_name(call)
+        method = self.method_name(call)
         if method not in _EFFECT_METHODS:
             return None  # most calls: skip the receiver lookups below
         receiver = call_receiver(call)
