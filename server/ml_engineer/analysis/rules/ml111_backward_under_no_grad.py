@@ -54,7 +54,8 @@ class BackwardUnderNoGrad(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for call in model.calls:
+        # Only calls named `backward` or like a same-file function can match below.
+        for call in model.calls_named({"backward", *(info.name for info in model.functions.values())}):
             effect = model.effect_of_call(call)
             if effect is not None and effect.kind == "backward":
                 region = _disabling_region(model, call)
