@@ -55,7 +55,7 @@ class ZeroGradAfterBackward(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         units: dict[int, list[Effect]] = {}
-        for call in model.calls:
+        for call in model.effect_calls():
             effect = model.effect_of_call(call)
             if effect is not None and effect.kind in ("zero_grad", "backward", "opt_step", "scaler_step"):
                 units.setdefault(iteration_unit(call).id, []).append(effect)
