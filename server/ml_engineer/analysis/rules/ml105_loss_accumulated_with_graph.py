@@ -126,9 +126,7 @@ def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
             yield assign, target, b
         elif text(b) == target:
             yield assign, target, a
-    for call in model.calls:
-        if call_method_name(call) != "append":
-            continue
+    for call in model.calls_named(("append",)):
         receiver = call_receiver(call)
         args = call_arguments(call)
         if receiver is not None and len(args) == 1:
