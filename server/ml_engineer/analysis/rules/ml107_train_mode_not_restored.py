@@ -170,7 +170,7 @@ def _is_trained_model(model: SemanticModel, token: _Token) -> bool:
         return True
     if any(
         e is not None and e.kind == "train_mode" and e.receiver == receiver
-        for e in map(model.effect_of_call, model.calls)
+        for e in map(model.effect_of_call, model.effect_calls())
     ):
         return True
     pattern = re.compile(rf"(?<![\w.]){re.escape(receiver)}\b")
