@@ -50,12 +50,12 @@ class AmpScalerUpdateMissing(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        steps = [e for e in (model.effect_of_call(c) for c in model.calls) if e is not None and e.kind == "scaler_step"]
+        steps = [e for e in map(model.effect_of_call, model.effect_calls()) if e is not None and e.kind == "scaler_step"]
         if not steps:
             return
         updated = {
             effect.receiver
-            for effect in map(model.effect_of_call, model.calls)
+            for effect in map(model.effect_of_call, model.effect_calls())
             if effect is not None and effect.kind == "scaler_update"
         }
         for step in steps:
@@ -77,7 +77,7 @@ class AmpScalerUpdateMissing(Rule):
         if function is None or "scaler_update" in function.effects:
             return function is None and step.receiver not in updated
         # A step helper: the loops that call it may update after the call.
-        callers = [call for call in model.calls if model.resolve_local_function(call) is function]
+        callers = [call for call in model.local_function_calls() if model.resolve_local_function(call) is function]
         if callers:
             return not any(
                 loops and "scaler_update" in loops[0].effect_kinds()
