@@ -3,7 +3,11 @@ unknown methods and malformed params. The server keeps running through all of th
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,36 @@ async def test_a_rule_that_raises_is_reported_once_and_others_still_run(broken_c
     )
     await diagnostics_for(broken_client, URI, lambda d: any(x.code == "ML101" and x.range.start.line == line + 1 for x in d))
     assert len([m for m in broken_client.log_messages if "ML113 failed" in m.message]) == 1
+
+
+def _frame(message: dict) -> bytes:
+    body = json.dumps(message).encode("utf-8")
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_stdout_carries_only_protocol_messages_even_when_a_rule_prints() -> None:
+    server = subprocess.Popen(BROKEN, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=server_env())
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        server.stdin.write(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+        server.stdin.write(_frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        item = {"uri": URI, "languageId": "python", "version": 1, "text": TYPO}
+        server.stdin.write(_frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": item}}))
+        server.stdin.flush()
+        output = b""
+        deadline = time.monotonic() + 20
+        while b"publishDiagnostics" not in output and time.monotonic() < deadline:
+            output += os.read(server.stdout.fileno(), 65536)
+        assert b"publishDiagnostics" in output
+        # every byte on stdout belongs to a framed message
+        rest = output
+        while rest:
+            assert rest.startswith(b"Content-Length: "), rest[:80]
+            header, _, rest = rest.partition(b"\r\n\r\n")
+            length = next(int(line.split(b":")[1]) for line in header.split(b"\r\n") if line.startswith(b"Content-Length"))
+            rest = rest[length:]
+    finally:
+        server.kill()
+        server.wait(10)
+        _, stderr = server.communicate()
+    assert b"stray print" in stderr

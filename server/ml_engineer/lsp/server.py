@@ -223,7 +223,11 @@ def run_server(tcp: str | None = None, log_level: str = "WARNING") -> int:
             return 2
         server.start_tcp(host, int(port))
     else:
-        server.start_io()
+        # The protocol owns the real stdout; a stray print() anywhere else goes to stderr instead
+        # of corrupting the message stream.
+        protocol_out = sys.stdout.buffer
+        sys.stdout = sys.stderr
+        server.start_io(sys.stdin.buffer, protocol_out)
     return 0
 
 

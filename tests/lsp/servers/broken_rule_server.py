@@ -1,4 +1,4 @@
-"""The language server with rule ML113 replaced by one that raises (to test rule isolation)."""
+"""The language server with rule ML113 replaced by one that prints to stdout and raises (rule isolation)."""
 
 import sys
 
@@ -7,6 +7,7 @@ from ml_engineer.lsp.server import run_server
 
 
 def _broken_check(self, ctx):  # type: ignore[no-untyped-def]
+    print("a stray print from a rule must not reach the protocol stream")
     raise RuntimeError("deliberately broken for the test")
 
 
