@@ -23,7 +23,6 @@ from ..syntax import (
     call_method_name,
     call_receiver,
     dotted_name,
-    enclosing_scope,
     keyword_arguments,
     root_identifier,
     statement_of,
@@ -203,7 +202,7 @@ def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
     if by_scope is None:
         by_scope = {}
         for assign in model.index.get("assign", []):
-            by_scope.setdefault(enclosing_scope(assign).id, []).append(assign)
+            by_scope.setdefault(model.scope_of(assign).id, []).append(assign)
         model.__dict__["_ml3xx_assignments_by_scope"] = by_scope
     return by_scope.get(scope.id, [])
 
@@ -240,7 +239,7 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
     flow = ScopeFlow(scope)
     split_seeds: dict[str, int] = {}
     for call in model.calls_in(scope):
-        if enclosing_scope(call).id != scope.id:
+        if model.scope_of(call).id != scope.id:
             continue
         consumer = _consumer(model, call)
         if consumer is None:
@@ -274,7 +273,7 @@ def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
         positional = call_arguments(call)
         data = keyword_arguments(call).get("X") or (positional[1] if len(positional) > 1 else None)
         return Consumer(call, "cv", [data]) if data is not None else None
-    method = call_method_name(call)
+    method = model.method_name(call)
     if method == "fit" and receiver_qualname(model, call) in CV_SEARCHERS:
         positional = call_arguments(call)
         data = keyword_arguments(call).get("X") or (positional[0] if positional else None)
@@ -334,9 +333,9 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
     if cached is not None:
         return cached
     fits: list[PreprocessorFit] = []
-    for call in model.calls:
-        method = call_method_name(call)
-        if method not in ("fit", "fit_transform") or call_receiver(call) is None:
+    for call in model.calls_named(("fit", "fit_transform")):
+        method = model.method_name(call)
+        if call_receiver(call) is None:
             continue
         qual = receiver_qualname(model, call)
         if qual is None or not _is_learned_preprocessor(qual, method):
@@ -356,7 +355,7 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
             targets = assignment_targets(assign) if assign is not None else []
             if len(targets) == 1 and assign is not None and assignment_value(assign) == call:
                 receiver = dotted_name(targets[0])
-        fits.append(PreprocessorFit(call, method, receiver, data, qual, enclosing_scope(call)))
+        fits.append(PreprocessorFit(call, method, receiver, data, qual, model.scope_of(call)))
     model.__dict__["_ml3xx_preprocessor_fits"] = fits
     return fits
 
@@ -381,9 +380,9 @@ def transform_calls(model: SemanticModel, fit: PreprocessorFit) -> list[Node]:
         return []
     result = []
     for call in model.calls_in(fit.scope):
-        if call.start_byte <= fit.call.end_byte or call_method_name(call) != "transform":
+        if call.start_byte <= fit.call.end_byte or model.method_name(call) != "transform":
             continue
-        if dotted_name(unwrap(call_receiver(call))) == fit.receiver and enclosing_scope(call).id == fit.scope.id:
+        if dotted_name(unwrap(call_receiver(call))) == fit.receiver and model.scope_of(call).id == fit.scope.id:
             result.append(call)
     return result
 
