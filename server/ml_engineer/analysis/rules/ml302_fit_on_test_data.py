@@ -13,7 +13,6 @@ from ..syntax import (
     call_method_name,
     call_receiver,
     dotted_name,
-    enclosing_scope,
     keyword_arguments,
     text,
     unwrap,
@@ -76,9 +75,9 @@ class FitOnTestData(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for call in model.calls:
-            method = call_method_name(call)
-            if method not in _FIT_METHODS or call_receiver(call) is None:
+        for call in model.calls_named(_FIT_METHODS):
+            method = model.method_name(call)
+            if call_receiver(call) is None:
                 continue
             positional = call_arguments(call)
             kwargs = keyword_arguments(call)
@@ -113,7 +112,7 @@ class FitOnTestData(Rule):
         receiver = dotted_name(unwrap(call_receiver(call)))
         if receiver is None:
             return None
-        scope = enclosing_scope(call)
+        scope = ctx.model.scope_of(call)
         for other in ctx.model.calls_in(scope):
             if other.start_byte >= call.start_byte:
                 break

@@ -8,7 +8,7 @@ from tree_sitter import Node
 
 from .. import known_apis as apis
 from ..findings import Finding
-from ..syntax import call_arguments, call_method_name, call_receiver, enclosing_scope, keyword_arguments, text
+from ..syntax import call_arguments, call_receiver, keyword_arguments, text
 from ._dataflow import (
     consumers_reading,
     is_split_data,
@@ -69,7 +69,7 @@ class ResamplingBeforeSplit(Rule):
             data = self._resampled_data(ctx, call)
             if data is None:
                 continue
-            scope = enclosing_scope(call)
+            scope = model.scope_of(call)
             flow = scope_flow(model, scope)
             if not flow.consumers or is_split_data(flow, data, call.start_byte):
                 continue
@@ -92,7 +92,7 @@ class ResamplingBeforeSplit(Rule):
 
     @staticmethod
     def _resampled_data(ctx: RuleContext, call: Node) -> Node | None:
-        method = call_method_name(call)
+        method = ctx.model.method_name(call)
         if method in ("fit_resample", "fit_sample") and call_receiver(call) is not None:
             qual = receiver_qualname(ctx.model, call)
             if qual is None or not apis.is_resampler(qual):
