@@ -45,6 +45,9 @@ async def test_hover_on_an_api_resolves_aliases_through_imports(client):
     # a method on a known entity: `optimizer.step()`
     text = await hover(client, 13, 20)
     assert text is not None and "optimizer.step()" in text.split("\n")[0]
+    # a method on the loss value: `loss.backward()`
+    text = await hover(client, 12, 15)
+    assert text is not None and "loss.backward()" in text.split("\n")[0]
 
 
 async def test_hover_on_noqa_code_shows_rule_title_and_summary(client):

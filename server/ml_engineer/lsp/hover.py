@@ -106,9 +106,13 @@ def api_hover(snapshot: Snapshot, offset: int) -> tuple[str, Node] | None:
     # `opt.zero_grad()`: a method on a known entity
     if expression.type == "attribute":
         receiver = expression.child_by_field_name("object")
-        kind = model.kind_of_node(receiver, expression)
-        if kind is not None:
-            method = kb.method(kind, text(expression.child_by_field_name("attribute")))
+        kinds = [model.kind_of_node(receiver, expression)]
+        # The knowledge base's "loss" methods are those of the loss *value* (`loss.backward()`),
+        # which the model does not bind as an entity: recognise it by name.
+        if receiver is not None and receiver.type == "identifier" and "loss" in text(receiver).lower():
+            kinds.append("loss")
+        for kind in kinds:
+            method = kb.method(kind, text(expression.child_by_field_name("attribute"))) if kind else None
             if method is not None:
                 return render_method_hover(method), expression
     # `optimizer` itself: what it was built from; `for batch in loader`: what iterating yields
