@@ -195,6 +195,8 @@ _EFFECT_METHODS = frozenset({
     "backward", "step", "zero_grad", "clear_grad", "clear_gradients", "zero_", "update", "train", "eval", "unscale_",
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
+_HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
@@ -221,6 +223,7 @@ class SemanticModel:
         self._effect_calls = self._calls_with_names(_EFFECT_METHODS)
         self._effect_starts = [call.start_byte for call in self._effect_calls]
         self._qualname_cache: dict[int, str | None] = {}
+        self._resolved_names: dict[str, str | None] = {}  # dotted text -> qualified name
         self._memo: dict[Hashable, Any] = {}
         self._starts: dict[int, list[int]] = {}  # id(list of nodes or entities) -> their start bytes
         self._build_scopes()
@@ -250,9 +253,33 @@ class SemanticModel:
         if node is None:
             return None
         key = node.id
-        if key not in self._qualname_cache:
-            self._qualname_cache[key] = self.imports.resolve(node)
-        return self._qualname_cache[key]
+        try:
+            return self._qualname_cache[key]
+        except KeyError:
+            pass
+        # A name resolves only through an import binding of its head identifier, which starts where
+        # the expression (or the call's callee) starts: reject most calls without reading the tree.
+        data = self.source.data
+        head = _HEAD_IDENTIFIER.match(data, node.start_byte)
+        if (
+            head is not None
+            and not self.imports.star_modules
+            and (head.end() == len(data) or data[head.end()] < 0x80)  # an ASCII identifier, whole
+            and head.group().decode() not in self.imports.bindings
+        ):
+            result = None
+        else:
+            # A plain `a.b.c` callee: its source text is its dotted name (resolved once per name).
+            target = node.child_by_field_name("function") if node.type == "call" else node
+            if target is not None and target.type in ("identifier", "attribute") and _DOTTED_TEXT.fullmatch(data, target.start_byte, target.end_byte):
+                dotted = data[target.start_byte : target.end_byte].decode()
+                if dotted not in self._resolved_names:
+                    self._resolved_names[dotted] = self.imports.resolve_dotted(dotted)
+                result = self._resolved_names[dotted]
+            else:
+                result = self.imports.resolve(node)
+        self._qualname_cache[key] = result
+        return result
 
     def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """A value computed once per analysed file and shared by every rule asking with `key`."""
