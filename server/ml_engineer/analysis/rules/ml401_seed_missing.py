@@ -10,7 +10,6 @@ from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel, kind_from_name
 from ..syntax import (
     call_arguments,
-    call_method_name,
     call_receiver,
     dotted_name,
     enclosing,
@@ -112,12 +111,14 @@ class SeedMissing(Rule):
 
 
 def _seeds(model: SemanticModel) -> bool:
+    def has_args(call: Node) -> bool:
+        return bool(call_arguments(call) or keyword_arguments(call))
+
     for call in model.calls:
         qual = model.qualname(call) or ""
-        name = call_method_name(call) or ""
-        has_args = bool(call_arguments(call) or keyword_arguments(call))
+        name = model.method_name(call) or ""
         if qual in _SEED_CONSTRUCTORS:
-            if has_args:
+            if has_args(call):
                 return True
             continue
         if qual.startswith(_SELF_SEEDING):
@@ -126,7 +127,7 @@ def _seeds(model: SemanticModel) -> bool:
         if "seed" in lowered or lowered in ("set_determinism",):
             if lowered.startswith("get_") or lowered in ("initial_seed", "seed_worker"):
                 continue
-            if qual in _NEEDS_ARGUMENT and not has_args:
+            if qual in _NEEDS_ARGUMENT and not has_args(call):
                 continue
             return True
     return False
@@ -144,7 +145,7 @@ def _training_site(model: SemanticModel) -> tuple[Node, str] | None:
             framework = "jax" if model.uses_framework("jax") and not model.uses_framework("torch") else "torch"
             return loop.node, framework
     for call in model.calls:
-        method = call_method_name(call)
+        method = model.method_name(call)
         if method == "apply_gradients" and enclosing(call, frozenset({"for_statement", "while_statement"})) is not None:
             if is_reachable(call):
                 framework = "jax" if model.uses_framework("jax") or model.uses_framework("flax") else "tensorflow"
