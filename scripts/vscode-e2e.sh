@@ -4,7 +4,7 @@
 # repository's language server, and drives it with Playwright (tests/vscode/e2e.cjs).
 # Screenshots go to test-artifacts/vscode/. Exit code 0 = every step passed.
 #   VSCODE_E2E_TOOLS   where the tools live (default ~/.cache/ml-engineer-vscode-e2e)
-#   ML_ENGINEER_PYTHON interpreter to run the server with (default: .venv, /work/venv, python3)
+#   ML_ENGINEER_PYTHON interpreter to run the server with (default: .venv, python3)
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 START=$(date +%s)
@@ -17,7 +17,7 @@ PLAYWRIGHT_DIR="$(ls -d "$TOOLS_DIR"/playwright-core-*/node_modules/playwright-c
 export PATH="$NODE_BIN:$PATH"
 
 PYTHON="${ML_ENGINEER_PYTHON:-}"
-for candidate in "$REPO/.venv/bin/python" /work/venv/bin/python "$(command -v python3 || true)"; do
+for candidate in "$REPO/.venv/bin/python" "$(command -v python3 || true)"; do
   if [[ -z "$PYTHON" && -n "$candidate" && -x "$candidate" ]]; then PYTHON="$candidate"; fi
 done
 # Run the server from this checkout, whatever the interpreter has installed.
