@@ -50,7 +50,7 @@ class ForwardCalledDirectly(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for call in model.calls:
+        for call in model.calls_named(("forward",)):
             func = call.child_by_field_name("function")
             if func is None or func.type != "attribute" or text(func.child_by_field_name("attribute")) != "forward":
                 continue
