@@ -173,7 +173,7 @@ class RandomStateMissing(Rule):
         seed_looked_up = False
         for call in model.calls:
             qual = model.qualname(call)
-            if qual is None or not self._is_random(call, qual):
+            if qual is None or (qual not in _ALWAYS and qual not in _WHEN) or not self._is_random(call, qual):
                 continue
             kwargs = keyword_arguments(call)
             if "random_state" in kwargs or ("seed" in kwargs and qual.startswith("umap")):
