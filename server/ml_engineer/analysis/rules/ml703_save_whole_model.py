@@ -60,7 +60,7 @@ class SaveWholeModel(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for call in ctx.model.calls:
-            if "save" not in (call_method_name(call) or "") or ctx.model.qualname(call) not in _SAVERS:
+            if "save" not in (ctx.model.method_name(call) or "") or ctx.model.qualname(call) not in _SAVERS:
                 continue
             obj = unwrap(argument(call, 0, "obj"))
             if obj is None:
