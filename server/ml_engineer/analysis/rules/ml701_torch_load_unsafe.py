@@ -69,7 +69,7 @@ class TorchLoadUnsafe(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for call in ctx.model.calls:
-            if "load" not in (call_method_name(call) or "") or ctx.model.qualname(call) not in _LOADERS:
+            if "load" not in (ctx.model.method_name(call) or "") or ctx.model.qualname(call) not in _LOADERS:
                 continue
             if has_splat_arguments(call):
                 continue
