@@ -9,7 +9,6 @@ from tree_sitter import Node
 from ..findings import Finding, Fix
 from ..syntax import (
     call_arguments,
-    call_method_name,
     call_receiver,
     has_splat_arguments,
     keyword_arguments,
@@ -73,7 +72,7 @@ class SoftmaxDimMissing(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses_torch = ctx.model.uses_framework("torch")
         for call in ctx.model.calls:
-            method = call_method_name(call)
+            method = ctx.model.method_name(call)
             if method is None or "softm" not in method.lower():
                 continue
             qual = ctx.model.qualname(call)
