@@ -73,6 +73,8 @@ class InplaceResultAssigned(Rule):
     fix_availability = "sometimes"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if b"inplace" not in ctx.source.data:
+            return  # no call passes `inplace=` in this file
         for assign in ctx.model.index.get("assign", []):
             right = assign.child_by_field_name("right")
             value = unwrap(right)
