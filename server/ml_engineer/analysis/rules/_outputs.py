@@ -22,7 +22,6 @@ from ..syntax import (
     call_method_name,
     call_receiver,
     dotted_name,
-    enclosing_scope,
     has_splat_arguments,
     is_inside,
     statement_of,
@@ -165,8 +164,8 @@ class OutputTracer:
         value = self.model.value_of(dotted, statement)
         if value is None:
             return None
-        scope = enclosing_scope(use)
-        if enclosing_scope(value).id != scope.id and scope.type == "function_definition":
+        scope = self.model.scope_of(use)
+        if self.model.scope_of(value).id != scope.id and scope.type == "function_definition":
             info = self.model.function_for_node(scope)
             if info is not None and dotted.split(".")[0] in info.params:
                 return None  # a parameter shadows the module-level name
@@ -209,7 +208,7 @@ class OutputTracer:
         entity = self.model.entity(dotted, use)
         if entity is None or entity.assignment.start_byte > use.start_byte:
             return None
-        if enclosing_scope(entity.assignment).id != enclosing_scope(use).id:
+        if self.model.scope_of(entity.assignment).id != self.model.scope_of(use).id:
             return None
         return entity.node
 
@@ -414,6 +413,10 @@ class OutputTracer:
         matches = [node for lowered, node in modules if needle in lowered]
         return matches[0] if len(matches) == 1 else None
 
+    def _assigned_last_names(self) -> set[str]:
+        """The last component of every assigned dotted name (`fc1` for `self.fc1`)."""
+        return self.model.memo("outputs.assigned_last_names", lambda: {k.rsplit(".", 1)[-1] for k in self.model.assignments})
+
     def _rebound_before(self, name: str, function: Node, use: Node) -> bool:
         """Is `name` assigned inside `function` before `use`? Bisects the bindings (document order)."""
         assigns = self.model.assignments.get(name)
@@ -444,14 +447,14 @@ class OutputTracer:
         start = self.value_of(name, tensors)
         if start is None or start.type != "list":
             return None
-        scope = enclosing_scope(tensors)
+        scope = self.model.scope_of(tensors)
         items = list(start.named_children)
         for call in self.model.calls_in(scope):
             if call.start_byte >= tensors.start_byte:
                 break
             receiver = call_receiver(call)
             if call_method_name(call) == "append" and receiver is not None and text(receiver) == name:
-                if enclosing_scope(call).id != scope.id:
+                if self.model.scope_of(call).id != scope.id:
                     return None
                 items.append(argument(call, 0, None))  # type: ignore[arg-type]
             elif call_method_name(call) in ("extend", "insert") and receiver is not None and text(receiver) == name:
@@ -491,6 +494,8 @@ class OutputTracer:
             kind = LOSS_CLASSES.get(self.model.qualname(func) or "")
             definition = func
         elif func.type in ("identifier", "attribute") and (qual is None or text(func).startswith("self.")):
+            if self.model.method_name(call) not in self._assigned_last_names():
+                return None  # no bound name ends like the callee: `dotted` below cannot be bound either
             dotted = dotted_name(func)
             if dotted is None or dotted not in self.model.assignments:
                 return None  # `x.view(...)`: nothing bound under that name, so not a loss object
