@@ -8,6 +8,7 @@ for a version older than the document's current one is dropped, never published.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,10 @@ def _warm_up() -> None:
         analyze("import torch\nfor x in loader:\n    loss = model(x)\n    loss.backward()\n    opt.step()\n")
     except Exception:  # pragma: no cover - a broken rule shows up again, with its report, later
         log.exception("warm-up analysis failed")
+    # Everything imported so far lives as long as the server: keep it out of the cyclic GC's full
+    # collections, whose pauses (tens of ms, GIL held) otherwise land on hovers.
+    gc.collect()
+    gc.freeze()
 
 
 class AnalysisScheduler:
