@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -22,8 +23,16 @@ def text(node: Node | None) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+# `a.b.c` written plainly (no spaces, comments or keyword atoms): the text is the dotted name.
+_PLAIN_DOTTED = re.compile(rb"(?!(?:True|False|None)\b)[A-Za-z_]\w*(?:\.(?!(?:True|False|None)\b)[A-Za-z_]\w*)+")
+
+
 def dotted_name(node: Node | None) -> str | None:
     """`a.b.c` for identifier/attribute chains, `None` for anything else (calls, subscripts)."""
+    if node is not None and node.type == "attribute" and not node.has_error:
+        raw = node.text
+        if raw is not None and _PLAIN_DOTTED.fullmatch(raw):
+            return raw.decode()  # one read instead of a child lookup per link
     parts: list[str] = []
     while node is not None:
         if node.type == "identifier":
