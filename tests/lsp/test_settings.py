@@ -59,3 +59,17 @@ async def test_broken_pyproject_warns_once_and_uses_defaults(client, tmp_path):
     assert codes(await diagnostics_for(client, uri, lambda d: bool(d))) == ["ML113"]
     warnings = await wait_until(lambda: [m for m in client.messages if "pyproject.toml" in m.message], what="warning")
     assert len(warnings) == 1
+
+
+async def test_pyproject_change_is_picked_up_without_restart(client, tmp_path):
+    uri = (tmp_path / "train.py").as_uri()
+    await start(client, root=tmp_path)
+    open_document(client, uri, TYPO)
+    assert codes(await diagnostics_for(client, uri, lambda d: bool(d))) == ["ML113"]
+    (tmp_path / "pyproject.toml").write_text('[tool.ml-engineer]\nignore = ["ML113"]\n', encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=(tmp_path / "pyproject.toml").as_uri(), type=types.FileChangeType.Created)]
+        )
+    )
+    assert await diagnostics_for(client, uri, lambda d: d == []) == []

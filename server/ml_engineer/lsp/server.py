@@ -153,6 +153,26 @@ def register_lifecycle(server: MLEngineerServer) -> None:
         await ls.pull_settings()
         if ls.store.open_keys():
             ls.reanalyse_all()
+        if _client_supports(ls, "workspace.did_change_watched_files.dynamic_registration"):
+            # `[tool.ml-engineer]` edits (in any editor, or by git) take effect without a restart.
+            watcher = types.FileSystemWatcher(glob_pattern="**/pyproject.toml")
+            await ls.client_register_capability_async(
+                types.RegistrationParams(
+                    registrations=[
+                        types.Registration(
+                            id="ml-engineer-pyproject",
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+                        )
+                    ]
+                )
+            )
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: MLEngineerServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(change.uri.endswith("pyproject.toml") for change in params.changes):
+            ls.store.configs.clear()
+            ls.reanalyse_all()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: MLEngineerServer, params: types.DidChangeConfigurationParams) -> None:
