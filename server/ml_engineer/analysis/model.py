@@ -11,7 +11,7 @@ import bisect
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from tree_sitter import Node, Tree
@@ -540,8 +540,7 @@ class SemanticModel:
             if value is None:
                 continue
             if len(targets) == 1:
-                dotted = dotted_name(targets[0])
-                if dotted is not None:
+                if dotted is not None:  # the single target's name, from the loop above
                     self._classify(dotted, value, assign)
             else:
                 self._classify_tuple(targets, value, assign)
@@ -606,7 +605,7 @@ class SemanticModel:
             return self._kind_of_conditional(value)
         # Peel `.to(device)`, `.cuda()`, `torch.compile(m)`, `DDP(m)` wrappers down to the constructor.
         while value.type == "call":
-            method = call_method_name(value)
+            method = self.method_name(value)
             func = value.child_by_field_name("function")
             if func is not None and func.type == "attribute" and method in _MOVE_METHODS:
                 inner = func.child_by_field_name("object")
@@ -648,27 +647,7 @@ class SemanticModel:
             return None, None
         if qual is None:
             return None, None
-        if apis.is_scheduler(qual):
-            return "scheduler", qual
-        if apis.is_optimizer(qual):
-            return "optimizer", qual
-        if qual in apis.SCALER_NAMES:
-            return "scaler", qual
-        if qual in apis.LOADER_NAMES:
-            return "loader", qual
-        if apis.is_loss(qual):
-            return "loss", qual
-        if qual in apis.PIPELINE_NAMES:
-            return "pipeline", qual
-        if apis.is_resampler(qual):
-            return "resampler", qual
-        if apis.is_sklearn_transformer(qual):
-            return "sklearn_transformer", qual
-        if apis.is_sklearn_estimator(qual):
-            return "sklearn_estimator", qual
-        if apis.is_model_constructor(qual):
-            return "model", qual
-        return None, None
+        return _kind_of_qualname(qual)
 
     def _returned_kind(self, info: FunctionInfo, element: int | None = None) -> tuple[str | None, str | None]:
         """Kind of what a same-file factory returns (its `element`-th item), when every `return` agrees."""
@@ -1064,6 +1043,32 @@ class SemanticModel:
 
     def top_level_statements(self) -> Iterable[Node]:
         return (child for child in self.root.named_children if child.type != "comment")
+
+
+@lru_cache(maxsize=4096)
+def _kind_of_qualname(qual: str) -> tuple[str | None, str | None]:
+    """Entity kind of a constructor's qualified name (a pure function of the name: cached)."""
+    if apis.is_scheduler(qual):
+        return "scheduler", qual
+    if apis.is_optimizer(qual):
+        return "optimizer", qual
+    if qual in apis.SCALER_NAMES:
+        return "scaler", qual
+    if qual in apis.LOADER_NAMES:
+        return "loader", qual
+    if apis.is_loss(qual):
+        return "loss", qual
+    if qual in apis.PIPELINE_NAMES:
+        return "pipeline", qual
+    if apis.is_resampler(qual):
+        return "resampler", qual
+    if apis.is_sklearn_transformer(qual):
+        return "sklearn_transformer", qual
+    if apis.is_sklearn_estimator(qual):
+        return "sklearn_estimator", qual
+    if apis.is_model_constructor(qual):
+        return "model", qual
+    return None, None
 
 
 def _slice(nodes: list[Node], starts: list[int], container: Node) -> list[Node]:
