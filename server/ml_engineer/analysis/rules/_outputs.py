@@ -9,7 +9,6 @@ see through is `None` (unknown), which every rule treats as "stay quiet".
 from __future__ import annotations
 
 import bisect
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -550,16 +549,13 @@ LOSS_LABELS = {
 }
 
 
-_TRACERS: weakref.WeakKeyDictionary[SemanticModel, OutputTracer] = weakref.WeakKeyDictionary()
-
-
 def tracer_for(model: SemanticModel) -> OutputTracer:
-    """One tracer (and its per-class cache) per analysed file, shared by the loss rules."""
-    tracer = _TRACERS.get(model)
-    if tracer is None:
-        tracer = OutputTracer(model)
-        _TRACERS[model] = tracer
-    return tracer
+    """One tracer (and its per-class cache) per analysed file, shared by the loss rules.
+
+    Kept in the model's own memo: a module-level weak map leaked every model, because the tracer
+    holds a strong reference back to its key.
+    """
+    return model.memo("_outputs.tracer", lambda: OutputTracer(model))
 
 
 def loss_related(rule_ctx_related: Callable[[Node, str], Related], loss: LossCall, output: Output) -> list[Related]:
