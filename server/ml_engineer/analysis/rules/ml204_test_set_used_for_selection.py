@@ -82,7 +82,8 @@ class TestSetUsedForSelection(Rule):
         file_text = model.source.text
         selects_best = bool(re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text))
         lightning_monitor = bool(re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text))
-        early_stop_named = _EARLY_STOP.search(file_text) is not None  # else no callee can match it below
+        # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
+        early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
         for call in model.calls:
             method = model.method_name(call)
             qual = model.qualname(call) or ""
