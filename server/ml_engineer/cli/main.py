@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from .. import __version__
@@ -35,7 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# An analysis allocates a few hundred thousand short-lived objects (tree-sitter nodes, small lists)
+# and almost no reference cycles: default thresholds run a young-generation collection every 700
+# allocations, 5-15% of a large file's analysis. Process-wide, so set by the entry points (here and
+# the language server's `run_server`), never inside the library's `analyze()`.
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
 def main(argv: list[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "check":
