@@ -929,6 +929,9 @@ class SemanticModel:
 
     def enclosing_loops(self, node: Node) -> list[LoopInfo]:
         """Loops containing `node`, innermost first, stopping at a function boundary."""
+        start, end = node.start_byte, node.end_byte
+        if start != end:
+            return self._enclosing_loops_indexed(start, end)
         result = []
         parent = node.parent
         while parent is not None and parent.type not in ("function_definition", "lambda"):
@@ -937,6 +940,37 @@ class SemanticModel:
                 if loop is not None:
                     result.append(loop)
             parent = parent.parent
+        return result
+
+    @cached_property
+    def _loop_nesting(self) -> tuple[list[int], list[int], list[int]]:
+        """Start bytes, end bytes and enclosing-loop position (-1: none) of the indexed loops, in order."""
+        starts = [loop.node.start_byte for loop in self.loops]
+        ends = [loop.node.end_byte for loop in self.loops]
+        parents: list[int] = []
+        stack: list[int] = []
+        for position, end in enumerate(ends):
+            while stack and not (starts[position] < ends[stack[-1]] and end <= ends[stack[-1]]):
+                stack.pop()
+            parents.append(stack[-1] if stack else -1)
+            stack.append(position)
+        return starts, ends, parents
+
+    def _enclosing_loops_indexed(self, start: int, end: int) -> list[LoopInfo]:
+        # The `node.parent` walk without the tree: ancestors loops are the loop starting last at or
+        # before `start` and its enclosing loops that contain [start, end) (an identical range is the
+        # node itself); the first function or lambda around the node bounds the climb.
+        starts, ends, parents = self._loop_nesting
+        boundary = self._scope_position(start, end)
+        while boundary >= 0 and self._scope_types[boundary] not in ("function_definition", "lambda"):
+            boundary = self._scope_parents[boundary]
+        boundary_start = self._scope_starts[boundary] if boundary >= 0 else -1
+        result = []
+        position = bisect.bisect_right(starts, start) - 1
+        while position >= 0 and starts[position] > boundary_start:
+            if end <= ends[position] and (starts[position] < start or end < ends[position]):
+                result.append(self.loops[position])
+            position = parents[position]
         return result
 
     # --- gradient mode -----------------------------------------------------------------------
