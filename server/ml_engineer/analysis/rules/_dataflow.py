@@ -335,7 +335,7 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
     fits: list[PreprocessorFit] = []
     for call in model.calls_named(("fit", "fit_transform")):
         method = model.method_name(call)
-        if call_receiver(call) is None:
+        if method is None or call_receiver(call) is None:
             continue
         qual = receiver_qualname(model, call)
         if qual is None or not _is_learned_preprocessor(qual, method):
