@@ -75,6 +75,9 @@ def _warm_up() -> None:
     gc.freeze()
 
 
+SETTINGS_WAIT_S = 2.0
+
+
 class AnalysisScheduler:
     """Debounced analysis per document key; `on_result` receives only current snapshots."""
 
@@ -83,12 +86,16 @@ class AnalysisScheduler:
         make_input: Callable[[str], AnalysisInput | None],
         current_version: Callable[[str], int | None],
         on_result: Callable[[Snapshot], Awaitable[None]],
+        settings_known: bool = True,
     ):
         self._make_input = make_input
         self._current_version = current_version
         self._on_result = on_result
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ml-engineer-analysis")
         self._pending: dict[str, asyncio.Task[None]] = {}
+        # Closed until the client's settings are known, so the first diagnostics already use them
+        # (no flash of default severities); opened after at most SETTINGS_WAIT_S regardless.
+        self.settings_known = settings_known
 
     def warm_up(self) -> None:
         """Import the rules, compile the tree-sitter query and build a parser in the worker thread
@@ -125,6 +132,10 @@ class AnalysisScheduler:
     async def _run(self, key: str, delay_s: float) -> None:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
+        waited = 0.0
+        while not self.settings_known and waited < SETTINGS_WAIT_S:
+            await asyncio.sleep(0.01)
+            waited += 0.01
         job = self._make_input(key)
         if job is None:
             return

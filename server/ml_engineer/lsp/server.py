@@ -47,7 +47,9 @@ class MLEngineerServer(LanguageServer):
         )
         self.store = DocumentStore()
         self.publisher = DiagnosticsPublisher(self)
-        self.scheduler = AnalysisScheduler(self.store.make_input, self.store.current_version, self.on_snapshot)
+        self.scheduler = AnalysisScheduler(
+            self.store.make_input, self.store.current_version, self.on_snapshot, settings_known=False
+        )
         self.reported_failures: set[tuple[str, str]] = set()
         self.agent_commands: AgentCommands | None = None
         self._knowledge_requested = False
@@ -151,7 +153,10 @@ def register_lifecycle(server: MLEngineerServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: MLEngineerServer, params: types.InitializedParams) -> None:
-        await ls.pull_settings()
+        try:
+            await ls.pull_settings()
+        finally:
+            ls.scheduler.settings_known = True
         if ls.store.open_keys():
             ls.reanalyse_all()
         if _client_supports(ls, "workspace.did_change_watched_files.dynamic_registration"):
