@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_KEY
+
 from fake_anthropic import FakeAnthropicServer, Reply
 from ml_engineer.agent import (
     AgentSettings,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_KEY
+
 from fake_anthropic import FakeAnthropicServer, Reply
 from ml_engineer.cli.ask import parse_location
 from ml_engineer.cli.main import main

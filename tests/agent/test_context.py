@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+
 from ml_engineer.agent.context import LineRange, select_context
 from ml_engineer.agent.prompt import build_user_message
 from ml_engineer.agent.tokens import estimate_tokens

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ml_engineer.agent import AgentSettings, AskRequest, AskService, BackendError, LineRange
 from ml_engineer.agent.backends.offline import answer_offline
 from ml_engineer.analysis.engine import analyze

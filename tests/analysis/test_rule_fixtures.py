@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from ml_engineer.analysis.config import Config
 from ml_engineer.analysis.engine import analyze
 from ml_engineer.analysis.notebook import load_notebook

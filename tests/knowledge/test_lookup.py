@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from ml_engineer.knowledge import ITERATION_METHOD, KnowledgeBase, get_knowledge_base
 
 

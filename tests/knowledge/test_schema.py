@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 import yaml
+
 from ml_engineer.knowledge import KnowledgeBase, KnowledgeDataError
 from ml_engineer.knowledge.loader import ALIASES_FILE, data_files, load_all, read_aliases_text
 
