@@ -263,3 +263,14 @@ def test_cells_from_percent_scripts_and_notebooks() -> None:
     assert (cell.index, line) == (2, 0)
     with pytest.raises(ValueError, match="not a valid notebook"):
         load_notebook("[]")
+
+
+def test_decorated_methods_belong_to_their_class() -> None:
+    model = model_of(
+        "import torch\nclass Runner:\n    @torch.no_grad()\n    def score(self, net):\n        return net(1)\n"
+        "    @staticmethod\n    def helper():\n        return 2\n    def run(self):\n        return self.score(None)\n"
+    )
+    assert set(model.classes["Runner"].methods) == {"score", "helper", "run"}
+    assert model.functions["Runner.score"].grad_mode == "no_grad"
+    call = next(c for c in model.calls if c.text == b"self.score(None)")
+    assert model.resolve_local_function(call) is model.functions["Runner.score"]

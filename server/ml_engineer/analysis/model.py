@@ -389,9 +389,12 @@ class SemanticModel:
             class_info.is_model = class_info.is_torch_module or self._inherits(class_info, apis.MODULE_BASES, set())
 
         for node in self.index.get("function", []):
-            owner_node = node.parent.parent if node.parent is not None else None
-            if owner_node is not None and owner_node.type == "decorated_definition":
-                owner_node = owner_node.parent.parent if owner_node.parent is not None else None
+            # function_definition -> block -> class_definition, with decorated_definition in between
+            # for `@torch.no_grad()` / `@staticmethod` methods.
+            parent = node.parent
+            if parent is not None and parent.type == "decorated_definition":
+                parent = parent.parent
+            owner_node = parent.parent if parent is not None else None
             owner = None
             if owner_node is not None and owner_node.type == "class_definition":
                 owner = self.classes.get(text(owner_node.child_by_field_name("name")))
