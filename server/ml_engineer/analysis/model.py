@@ -1023,7 +1023,8 @@ class SemanticModel:
     def eval_passes(self) -> list[EvalPass]:
         passes: list[EvalPass] = []
         for info in self._functions_by_node.values():
-            if _EVAL_FUNCTION.search(info.name) and "train" not in info.name.lower():
+            # Named like an evaluation, or decorated `@torch.no_grad()`/`@torch.inference_mode()`.
+            if (_EVAL_FUNCTION.search(info.name) and "train" not in info.name.lower()) or info.grad_mode == "no_grad":
                 if "backward" in info.effects or not self._calls_a_model(info.node):
                     continue
                 if info.owner is not None and info.name in ("validation_step", "test_step", "predict_step"):

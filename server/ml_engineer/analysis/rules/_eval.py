@@ -200,6 +200,12 @@ def real_passes(model: SemanticModel) -> list[EvalPass]:
                 continue
             if trains_here(model, eval_pass.node):
                 continue  # metrics on the training batch, not an evaluation pass
+        elif eval_pass.function is not None and eval_pass.function.grad_mode == "no_grad":
+            # A `@torch.no_grad()` helper run inside every training step (targets from a teacher or a
+            # target network) is part of that step, like a no_grad block there.
+            sites = callers(model).get(eval_pass.function.qualname, [])
+            if sites and all(trains_here(model, site) for site in sites):
+                continue
         result.append(eval_pass)
     return result
 
