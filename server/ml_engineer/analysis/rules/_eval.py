@@ -13,7 +13,7 @@ import re
 
 from tree_sitter import Node
 
-from ..model import EvalPass, FunctionInfo, SemanticModel
+from ..model import Effect, EvalPass, FunctionInfo, SemanticModel
 from ..syntax import call_method_name, dotted_name, text
 
 _LIGHTNING_BASES = frozenset({"lightning.pytorch.LightningModule", "lightning.LightningModule"})
@@ -119,6 +119,51 @@ def pretrained_in_eval_mode(model: SemanticModel, names: set[str]) -> bool:
         if factory is None or "eval_mode" not in factory.effects or "train_mode" in factory.effects:
             return False
     return not any(e.kind == "train_mode" and e.receiver in names for e in model.effects_in(model.root))
+
+
+def eval_once_never_trained(model: SemanticModel, calls: list[Node]) -> bool:
+    """Inference-only code (nothing in the file calls `backward`) that puts each called model in eval
+    mode where it is loaded or built (a serving handler's `initialize`, `Net(...).eval()`) and never
+    back in train mode: the mode holds for every later pass. The switch must be on the same binding
+    (the same `self.model` assignment or variable), not on a namesake parameter of another function."""
+    if not calls:
+        return False
+
+    def compute() -> tuple[bool, list[Effect]]:
+        effects = model.effects_in(model.root)
+        return any(e.kind == "backward" for e in effects), [
+            e for e in effects if e.kind in ("eval_mode", "train_mode") and e.receiver is not None
+        ]
+
+    backward, switches = model.memo("ml2xx_mode_switches", compute)
+    if backward:
+        return False
+    for call in calls:
+        name = next(iter(called_model_names(model, [call])), None)
+        if name is None:
+            return False
+        binding = _binding(model, name, call)
+        same = [e for e in switches if e.receiver == name and _binding(model, name, e.call) == binding]
+        if any(e.kind == "train_mode" for e in same):
+            return False
+        entity = model.entity(name, call)
+        built_in_eval = entity is not None and entity.node.type == "call" and call_method_name(entity.node) == "eval"
+        if not (built_in_eval or any(e.kind == "eval_mode" for e in same)):
+            return False
+    return True
+
+
+def _binding(model: SemanticModel, name: str, at: Node) -> object:
+    """What `name` refers to at `at`: its entity, else `self.x` of the enclosing class, else the variable
+    of the enclosing function (or module)."""
+    entity = model.entity(name, at)
+    if entity is not None and model.enclosing_function(entity.assignment) in (None, model.enclosing_function(at)):
+        return entity.assignment.id
+    if name.startswith("self."):
+        owner = model.enclosing_class(at)
+        return ("self", owner.name if owner is not None else None)
+    function = model.enclosing_function(at)
+    return ("local", function.qualname if function is not None else None)
 
 
 def trains_here(model: SemanticModel, node: Node) -> bool:

@@ -10,6 +10,7 @@ from ..model import SemanticModel
 from ..syntax import text
 from ._eval import (
     applies,
+    eval_once_never_trained,
     called_model_names,
     mode_before,
     pretrained_in_eval_mode,
@@ -25,8 +26,9 @@ _MODE_LAYERS = re.compile(r"Dropout|dropout|BatchNorm|batch_norm|InstanceNorm|Sy
 
 class EvalModeMissing(Rule):
     """## What it does
-    Flags an evaluation pass, a function named like `evaluate`/`validate`/`test`/`predict`/`infer`
-    or a `torch.no_grad()`/`torch.inference_mode()` block that runs a model, when the model is not
+    Flags an evaluation pass, a function named like `evaluate`/`validate`/`test`/`predict`/`infer`,
+    a `torch.no_grad()`/`torch.inference_mode()` block or a function under that decorator that runs
+    a model, when the model is not
     put in evaluation mode (`model.eval()` or `model.train(False)`) in that function, before the
     block, or by the callers before they call the function.
 
@@ -40,8 +42,9 @@ class EvalModeMissing(Rule):
 
     Not reported: Lightning `validation_step`/`test_step`/`predict_step` (the trainer switches
     modes), Hugging Face models loaded with `from_pretrained` and never switched to training mode
-    (they start in eval mode), pytest test functions, and `no_grad` blocks that compute metrics
-    on the training batch inside the training step.
+    (they start in eval mode), inference-only files that call `eval()` once where the model is
+    loaded (a serving handler) and never switch it back, pytest test functions, and `no_grad` code
+    that runs inside the training step (metrics on the training batch, teacher targets).
 
     ## Example
     ```python
@@ -90,7 +93,7 @@ class EvalModeMissing(Rule):
             if mode_before(model, eval_pass.node if eval_pass.kind == "no_grad_block" else calls[0]) == "eval":
                 continue
             names = called_model_names(model, calls)
-            if pretrained_in_eval_mode(model, names):
+            if pretrained_in_eval_mode(model, names) or eval_once_never_trained(model, calls):
                 continue
             first = calls[0]
             where = f"`{info.name}`" if eval_pass.kind == "function" and info is not None else "this no_grad block"
