@@ -10,8 +10,8 @@ from ..model import SemanticModel
 from ..syntax import text
 from ._eval import (
     applies,
-    eval_once_never_trained,
     called_model_names,
+    eval_once_never_trained,
     mode_before,
     pretrained_in_eval_mode,
     real_passes,
