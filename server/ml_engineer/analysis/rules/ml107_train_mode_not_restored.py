@@ -14,7 +14,9 @@ from ..syntax import is_inside, text
 from ._training import exclusive_branches
 from .base import Rule, RuleContext
 
-_TRAINS = frozenset({"backward", "opt_step", "scaler_step"})
+# A training step is a parameter update: a `backward()` alone (an adversarial attack or a saliency map
+# computed in eval mode) changes no weight.
+_TRAINS = frozenset({"opt_step", "scaler_step"})
 # Models that are switched to eval on purpose and never trained: teachers, EMA copies, targets.
 _FROZEN_NAME = re.compile(r"teacher|ema|target|frozen|reference|ref_|pretrained|critic_target|clip", re.I)
 _MAX_DEPTH = 3
