@@ -15,14 +15,19 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from ..findings import Related
-from ..model import SemanticModel
+from ..imports import canonical
+from ..model import FunctionInfo, SemanticModel
 from ..syntax import (
     argument,
+    assignment_targets,
+    assignment_value,
+    call_arguments,
     call_method_name,
     call_receiver,
     dotted_name,
     has_splat_arguments,
     is_inside,
+    keyword_arguments,
     statement_of,
     text,
     unwrap,
@@ -87,6 +92,8 @@ LOSS_CLASSES: dict[str, str] = {
     "torch.nn.BCELoss": "bce",
     "torch.nn.NLLLoss": "nll",
 }
+# The last identifier of every spelling of a loss (`nn.CrossEntropyLoss`, `F.nll_loss`), aliases aside.
+_LOSS_LEAVES = frozenset(qual.rsplit(".", 1)[-1] for qual in (*LOSS_FUNCTIONS, *LOSS_CLASSES))
 
 
 @dataclass(frozen=True)
@@ -425,10 +432,13 @@ class OutputTracer:
         index = bisect.bisect_left(starts, function.start_byte)
         return index < len(assigns) and assigns[index].start_byte < use.start_byte
 
+    def _helper_calls(self) -> list[tuple[Node, FunctionInfo]]:
+        return self.model.memo("outputs.helper_calls", lambda: self.model.helper_calls_in(self.model.root))
+
     def _sites_of(self, function: Node) -> list[Node]:
         if self._call_sites is None:
             sites: dict[int, list[Node]] = {}
-            for call, helper in self.model.helper_calls_in(self.model.root):
+            for call, helper in self._helper_calls():
                 sites.setdefault(helper.node.id, []).append(call)
             self._call_sites = sites
         return self._call_sites.get(function.id, [])
@@ -474,7 +484,12 @@ class OutputTracer:
         found: list[LossCall] = []
         if not self.model.uses_framework("torch"):
             return found
+        names = self._loss_names()
+        method_name = self.model.method_name
         for call in self.model.calls:
+            method = method_name(call)
+            if method is not None and method not in names:
+                continue  # a loss function, or a name a loss can flow into, is spelled like `names`
             loss = self.loss_call(call)
             if loss is not None:
                 found.append(loss)
@@ -498,6 +513,8 @@ class OutputTracer:
             dotted = dotted_name(func)
             if dotted is None or dotted not in self.model.assignments:
                 return None  # `x.view(...)`: nothing bound under that name, so not a loss object
+            if self.model.method_name(call) not in self._loss_names():
+                return None  # no loss can flow into a name spelled like this callee
             definition = self.module_definition(func, call)
             if definition is None:
                 return None
@@ -516,6 +533,124 @@ class OutputTracer:
             return None
         label = text(func) if func.type != "call" else short(func)
         return LossCall(call, kind, first, definition, label)
+
+    # --- which names can hold a loss -----------------------------------------------------------
+
+    def _loss_names(self) -> frozenset[str]:
+        return self.model.memo("outputs.loss_names", self._compute_loss_names)
+
+    def _compute_loss_names(self) -> frozenset[str]:
+        """Last identifiers of the names a loss object or loss function can flow into (a superset).
+
+        `module_definition` reaches a loss only through the right side of an assignment to the
+        callee's name or an argument passed for its parameter; that right side or argument then
+        spells a loss, or a name that can hold one. So spread the spellings forward from the losses
+        (text search, then the `module_definition` shape check) until nothing new is found, and
+        trace only callees named like the result instead of every call of an assigned name.
+        """
+        model = self.model
+        names = set(_LOSS_LEAVES)
+        names.update(local for local, target in model.imports.bindings.items() if canonical(target) in _LOSS_QUALNAMES)
+        assigns = model.index.get("assign", [])
+        assign_starts = model.memo("outputs.assign_starts", lambda: [a.start_byte for a in assigns])
+        sites = [(call, helper) for call, helper in self._helper_calls() if helper.params and not has_splat_arguments(call)]
+        fresh = set(names)
+        while fresh:
+            positions = sorted(p for name in fresh for p in _word_positions(model.source.data, name.encode()))
+            fresh = set()
+            for assign in _assignments_around(assigns, assign_starts, positions):
+                targets = assignment_targets(assign)
+                value = unwrap(assignment_value(assign))
+                if value is None:
+                    continue
+                if len(targets) == 1:
+                    reaches = self._may_define_loss(value, names, 0)  # `module_definition(value)`
+                else:  # the model binds tuple targets to the arguments of `accelerator.prepare(...)`
+                    reaches = value.type == "call" and call_method_name(value) in ("prepare", "initialize") and any(
+                        self._may_define_loss(arg, names, 0) for arg in call_arguments(value)
+                    )
+                if reaches:
+                    for target in targets:
+                        dotted = dotted_name(target)
+                        if dotted is not None:
+                            fresh.add(dotted.rsplit(".", 1)[-1])
+            for call, helper in sites:
+                args = call.child_by_field_name("arguments")
+                if args is None or not _any_within(positions, args.start_byte, args.end_byte):
+                    continue
+                # `_parameter_arguments`: the argument at the parameter's position (after `self`) or keyword
+                shift = 1 if helper.owner is not None and "staticmethod" not in helper.decorator_names else 0
+                passed = list(keyword_arguments(call).items())
+                passed += [(helper.params[i + shift], arg) for i, arg in enumerate(call_arguments(call)) if i + shift < len(helper.params)]
+                for param, arg in passed:
+                    if param not in names and self._may_define_loss(arg, names, 0):
+                        fresh.add(param)
+            fresh -= names
+            names |= fresh
+        return frozenset(names)
+
+    def _may_define_loss(self, node: Node | None, names: set[str], depth: int) -> bool:
+        """Could `module_definition(node)` end at a loss, given the names that may hold one?"""
+        node = unwrap(node)
+        if node is None or depth > _MAX_DEPTH:
+            return False
+        if node.type == "conditional_expression":
+            return any(self._may_define_loss(b, names, depth + 1) for b in _branches(node))
+        if node.type == "call":
+            func = node.child_by_field_name("function")
+            qual = self.model.qualname(node)
+            if func is not None and func.type == "attribute" and call_method_name(node) in _MOVE_METHODS:
+                return self._may_define_loss(func.child_by_field_name("object"), names, depth + 1)
+            if qual in _WRAPPERS:
+                return self._may_define_loss(argument(node, 0, "model"), names, depth + 1)
+            return qual in LOSS_CLASSES
+        dotted = dotted_name(node)
+        if dotted is None:
+            return False
+        qual = self.model.qualname(node)
+        if qual is not None and not dotted.startswith("self."):
+            return qual in LOSS_FUNCTIONS
+        return dotted.rsplit(".", 1)[-1] in names
+
+
+_LOSS_QUALNAMES = frozenset((*LOSS_FUNCTIONS, *LOSS_CLASSES))
+
+
+def _is_word_byte(byte: int) -> bool:
+    return byte >= 0x80 or byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
+
+
+def _word_positions(data: bytes, word: bytes) -> list[int]:
+    """Start bytes of `word` as a whole identifier in `data` (strings and comments included)."""
+    positions = []
+    size = len(word)
+    found = data.find(word)
+    while found >= 0:
+        end = found + size
+        if not (found and _is_word_byte(data[found - 1])) and not (end < len(data) and _is_word_byte(data[end])):
+            positions.append(found)
+        found = data.find(word, found + 1)
+    return positions
+
+
+def _any_within(positions: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(positions, start)
+    return index < len(positions) and positions[index] < end
+
+
+def _assignments_around(assigns: list[Node], starts: list[int], positions: list[int]) -> list[Node]:
+    """Assignments whose right side holds one of `positions` (sorted), each once, in order."""
+    found: dict[int, Node] = {}
+    for position in positions:
+        index = bisect.bisect_right(starts, position) - 1
+        # Only a chained `a = b = c` nests assignments: its members are consecutive here.
+        while index >= 0 and assigns[index].end_byte > position:
+            assign = assigns[index]
+            right = assign.child_by_field_name("right")
+            if right is not None and right.start_byte <= position:
+                found.setdefault(assign.id, assign)
+            index -= 1
+    return list(found.values())
 
 
 def _branches(conditional: Node) -> list[Node]:
