@@ -118,7 +118,8 @@ def test_split_from_names(name: str, split: str | None) -> None:
      ("model_path", None), ("model_name", None), ("self.model_dir", None), ("model_cfg", None),
      ("model_state_dict", None), ("model_outputs", None), ("load_model", None), ("build_model", None),
      ("get_model", None), ("create_optimizer", None), ("opt_level", None), ("optimizer_config", None),
-     ("scheduler_type", None), ("get_loader", None), ("opt_state", None)],
+     ("scheduler_type", None), ("get_loader", None), ("opt_state", None), ("accelerator.unwrap_model", None),
+     ("copy_model", None), ("is_model_parallel", None)],
 )
 def test_kind_from_name(name: str, kind: str | None) -> None:
     assert kind_from_name(name) == kind

@@ -92,7 +92,7 @@ _NOT_THE_OBJECT = re.compile(
     r"predictions?|logits|losses|scores?|metrics?|version|size|dim|card|info|kind|class|cls|str|key|spec|fn|func|"
     r"factory|builder|registry|level|lr|repo|tag|dict|list|fns|kw)$"
     r"|^_*(load|build|get|create|make|init|initialize|save|setup|set|construct|export|prepare|wrap|freeze|"
-    r"unfreeze|compile|print|log|count)_"
+    r"unfreeze|compile|print|log|count|unwrap|copy|clone|update|sync|convert|quantize|prune|is|has|num)_"
 )
 
 
