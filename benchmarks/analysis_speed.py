@@ -13,6 +13,7 @@ TorchFix is installed into benchmarks/.torchfix-venv on first use (from PyPI).
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from generate import write_files  # noqa: E402
 from ml_engineer.analysis.config import Config  # noqa: E402
 from ml_engineer.analysis.engine import analyze  # noqa: E402
 from ml_engineer.analysis.parsing import parse  # noqa: E402
+from ml_engineer.cli.main import GC_THRESHOLDS  # noqa: E402
 
 TORCHFIX_VENV = HERE / ".torchfix-venv"
 
@@ -57,6 +59,7 @@ def main() -> int:
     parser.add_argument("--no-torchfix", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 5000, 20000])
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as `ml-engineer check` and the language server run it
 
     files = write_files(HERE / "generated", tuple(args.sizes))
     torchfix = None if args.no_torchfix else ensure_torchfix()
@@ -89,6 +92,7 @@ def main() -> int:
         )
     print("\nratio = analysis / parse (target <= 2x); speed-up = torchfix wall time / in-process analysis time")
     print("(check CLI includes interpreter start-up and imports, as a user running it pays)")
+    print(f"(in-process runs use the GC thresholds {GC_THRESHOLDS}, as `ml-engineer check` and the language server set them)")
     return 0
 
 

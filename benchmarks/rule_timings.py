@@ -12,6 +12,7 @@ Run: python benchmarks/rule_timings.py [--size 20000] [--runs 3] [--isolated] [-
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -30,6 +31,7 @@ from ml_engineer.analysis.parsing import parse  # noqa: E402
 from ml_engineer.analysis.rules.base import RuleContext  # noqa: E402
 from ml_engineer.analysis.rules.registry import all_rules  # noqa: E402
 from ml_engineer.analysis.source import SourceText  # noqa: E402
+from ml_engineer.cli.main import GC_THRESHOLDS  # noqa: E402
 
 
 def isolated_seconds(text: str, path: str, runs: int) -> dict[str, float]:
@@ -53,6 +55,7 @@ def main() -> int:
     parser.add_argument("--isolated", action="store_true", help="also time each rule alone on a fresh model")
     parser.add_argument("--top", type=int, default=0, help="print only the N slowest rows (0: all)")
     args = parser.parse_args()
+    gc.set_threshold(*GC_THRESHOLDS)  # as `ml-engineer check` and the language server run it
 
     path = write_files(HERE / "generated", (args.size,))[args.size]
     text = path.read_text(encoding="utf-8")
@@ -74,7 +77,10 @@ def main() -> int:
     rows = sorted(medians.items(), key=lambda item: item[1], reverse=True)
     if args.top:
         rows = rows[: args.top]
-    print(f"{path.name}: {len(text.splitlines()):,} lines, whole analysis {total * 1000:.1f} ms (median of {args.runs})")
+    print(
+        f"{path.name}: {len(text.splitlines()):,} lines, whole analysis {total * 1000:.1f} ms (median of {args.runs}; "
+        f"GC thresholds {GC_THRESHOLDS}, as the CLI sets them)"
+    )
     header = f"{'step':>8} {'ms':>8} {'share':>6}" + (f" {'alone ms':>9}" if isolated else "")
     print(header)
     print("-" * len(header))
