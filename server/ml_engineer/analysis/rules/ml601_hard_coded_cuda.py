@@ -17,6 +17,7 @@ from ..syntax import (
     call_arguments,
     call_method_name,
     call_receiver,
+    dotted_name,
     enclosing_scope,
     keyword_arguments,
     string_value,
@@ -28,6 +29,10 @@ from .base import Rule, RuleContext
 _GUARD = re.compile(r"is_available|device_count|cuda|gpu|device|mps|accelerator", re.IGNORECASE)
 _DEVICE_CALLS = frozenset({"torch.device", "torch.set_default_device", "torch.cuda.device"})
 _MAX_RELATED = 10
+_CONFIG_CONTAINERS = frozenset({
+    "types.SimpleNamespace", "argparse.Namespace", "easydict.EasyDict", "omegaconf.OmegaConf.create",
+    "ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
+})
 _CUDA_TEXT = re.compile(rb"cuda")
 
 
@@ -46,8 +51,9 @@ class HardCodedCuda(Rule):
 
     Not reported: a site inside an `if`/conditional expression that tests availability or a
     device/GPU setting (`if torch.cuda.is_available():`, `if args.cuda:`,
-    `x.cuda() if use_gpu else x`); a device taken from configuration (an argparse option, a config
-    dict or class, an environment variable, a function parameter, even with a `"cuda"` default);
+    `x.cuda() if use_gpu else x`), or a variable computed from such a test (`ok = torch.cuda.is_available()`
+    then `if ok:`); a device taken from configuration (an argparse option, a config dict, `dict(...)`
+    or class, an environment variable, a function parameter, even with a `"cuda"` default);
     devices computed from a rank (`torch.device("cuda", local_rank)`, `.cuda(args.gpu)`,
     `f"cuda:{rank}"`); and files that clearly require a GPU (they call `torch.cuda.set_device`,
     start an NCCL process group, or assert/raise when CUDA is unavailable).
@@ -85,7 +91,7 @@ class HardCodedCuda(Rule):
         model = ctx.model
         if not model.uses_framework("torch") or _requires_gpu(model):
             return
-        sites = [site for site in _sites(model) if not _guarded(site)]
+        sites = [site for site in _sites(model) if not _guarded(model, site)]
         if not sites:
             return
         first = sites[0]
@@ -157,7 +163,7 @@ def _sites(model: SemanticModel) -> list[Node]:
             if _is_cuda_literal(device):
                 sites.append(call)
             continue
-        if _is_cuda_literal(kwargs.get("device")):
+        if _is_cuda_literal(kwargs.get("device")) and not _is_config(model, call):
             sites.append(call)
     for assign in candidate_assigns:
         targets = assignment_targets(assign)
@@ -171,17 +177,43 @@ def _sites(model: SemanticModel) -> list[Node]:
     return sites
 
 
-def _guarded(site: Node) -> bool:
+def _guarded(model: SemanticModel, site: Node) -> bool:
     for parent in ancestors(site):
         if parent.type in ("if_statement", "elif_clause", "while_statement", "conditional_expression"):
             condition = parent.child_by_field_name("condition")
             if parent.type == "conditional_expression":
                 named = parent.named_children
                 condition = named[1] if len(named) > 1 else None
-            if condition is not None and _GUARD.search(text(condition)):
+            if condition is not None and (_GUARD.search(text(condition)) or _guard_variable(model, condition)):
                 return True
         elif parent.type == "try_statement":
             return True  # `try: x.cuda() except ...:` handles the CPU case itself
+    return False
+
+
+def _is_config(model: SemanticModel, call: Node) -> bool:
+    """`dict(device="cuda")`, `Config(device="cuda")` of a same-file dataclass, `SimpleNamespace(...)`:
+    a configuration value that a run can override, not a device hard-coded in a call."""
+    func = call.child_by_field_name("function")
+    callee = text(func) if func is not None else ""
+    if callee == "dict" or model.qualname(call) in _CONFIG_CONTAINERS:
+        return True
+    local = model.classes.get(callee)
+    return local is not None and not local.is_model
+
+
+def _guard_variable(model: SemanticModel, condition: Node) -> bool:
+    """`use_accel = not args.no_accel and torch.cuda.is_available()` ... `if use_accel:`."""
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if node.type in ("identifier", "attribute"):
+            name = dotted_name(node)
+            value = model.value_of(name, condition) if name is not None else None
+            if value is not None and _GUARD.search(text(value)):
+                return True
+        elif node.type != "call":
+            stack.extend(node.named_children)
     return False
 
 
