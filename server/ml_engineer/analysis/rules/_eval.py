@@ -35,7 +35,7 @@ def callers(model: SemanticModel) -> dict[str, list[Node]]:
     cached = model.__dict__.get("_ml2xx_callers")
     if cached is None:
         cached = {}
-        for call in model.calls:
+        for call in model.local_function_calls():  # the only calls `resolve_local_function` may resolve
             callee = model.resolve_local_function(call)
             if callee is not None:
                 cached.setdefault(callee.qualname, []).append(call)
@@ -178,9 +178,16 @@ def trains_here(model: SemanticModel, node: Node) -> bool:
     for call, helper in innermost.helper_calls:
         if "backward" in helper.effects and _innermost_loop_id(model, call) == innermost.node.id:
             # `train_step(batch)` trains here; `train_one_epoch(loader)` runs its own loop and returns.
-            if not any(_contains(helper.node, loop.node) for loop in model.training_loops):
+            if not _has_training_loop(model, helper):
                 return True
     return False
+
+
+def _has_training_loop(model: SemanticModel, helper: FunctionInfo) -> bool:
+    return model.memo(
+        ("_eval.has_training_loop", helper.node.id),
+        lambda: any(_contains(helper.node, loop.node) for loop in model.training_loops),
+    )
 
 
 def _contains(container: Node, node: Node) -> bool:
