@@ -124,6 +124,10 @@ _ASSIGNMENT_PATTERNS: list[re.Pattern[str]] = [
     ),
 ]
 _KEYWORD_ASSIGNMENT = _ASSIGNMENT_PATTERNS[0]
+_LINE_ASSIGNMENT = _ASSIGNMENT_PATTERNS[3]
+# The end of every `_LINE_ASSIGNMENT` match: lines holding one are found by this (a leading set lets
+# the engine skip to each `=`/`:`) instead of trying the `^`-anchored pattern at every position.
+_LINE_ASSIGNMENT_TAIL = re.compile(r"(?m)[=:][ \t]*[A-Za-z0-9_\-+/=.~]{16,}[ \t]*$")
 # Where a match of `_KEYWORD_ASSIGNMENT` can have its `=`: the pattern is then tried only just
 # before those places instead of at every position of the text (see `_keyword_assignments`).
 # (Starting with the literal `=`, then looking behind, lets the regex engine skip to each `=`.)
@@ -253,7 +257,12 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
                 continue  # "${TOKEN}", "{token}", "%s": filled in from elsewhere
             yield m.start("password"), m.end("password"), "url_credentials", m.group("user")
     for pattern in _ASSIGNMENT_PATTERNS:
-        matches = _keyword_assignments(text) if pattern is _KEYWORD_ASSIGNMENT else pattern.finditer(text)
+        if pattern is _KEYWORD_ASSIGNMENT:
+            matches: Iterator[re.Match[str]] = _keyword_assignments(text)
+        elif pattern is _LINE_ASSIGNMENT:
+            matches = _line_assignments(text)
+        else:
+            matches = pattern.finditer(text)
         for m in matches:
             name: str = m.group("name")
             value: str = m.group("value")
@@ -291,6 +300,15 @@ def _keyword_assignments(text: str) -> Iterator[re.Match[str]]:
             position = m.end()
 
 
+def _line_assignments(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_LINE_ASSIGNMENT.finditer(text)` (one line each, at its start), trying the
+    pattern only at the start of the lines `_LINE_ASSIGNMENT_TAIL` finds (each at most once)."""
+    for tail in _LINE_ASSIGNMENT_TAIL.finditer(text):
+        m = _LINE_ASSIGNMENT.match(text, text.rfind("\n", 0, tail.start()) + 1)
+        if m is not None:
+            yield m
+
+
 def _kind_for_name(name: str, text: str, position: int) -> str | None:
     """The secret kind a name suggests (``None`` when it does not look like a credential)."""
     words = [w.lower() for w in _NAME_WORD_SPLIT.split(name) if w]
@@ -300,6 +318,8 @@ def _kind_for_name(name: str, text: str, position: int) -> str | None:
     is_credential = bool(_SECRET_WORDS.intersection(words)) or "apikey" in joined
     if "key" in words and (_KEY_QUALIFIERS.intersection(words) or len(words) == 1):
         is_credential = True
+    if "key" in words and any(word in words for word, _kind in _VENDOR_WORDS):
+        is_credential = True  # `WANDB_KEY`, `OPENAI_KEY`, `hf_key`
     if not is_credential:
         return None
     if "aws" in words and "secret" in words:
@@ -341,6 +361,9 @@ def _enclosing_vendor_call(text: str, position: int) -> str | None:
     return best[1] if best else None
 
 
+_VENDOR_PREFIXES = ("hf_", "sk-", "api_org_")
+
+
 def looks_random(value: str, min_length: int = 16) -> bool:
     """True when ``value`` looks like a generated credential rather than a word, path or placeholder."""
     if len(value) < min_length or any(c.isspace() for c in value):
@@ -356,8 +379,9 @@ def looks_random(value: str, min_length: int = 16) -> bool:
             any(c.isdigit() for c in value),
         )
     )
-    # Generated keys mix letters and digits; identifiers, type names and words rarely do.
-    if classes < 2 or not any(c.isdigit() for c in value):
+    # Generated keys mix letters and digits; identifiers, type names and words rarely do. A vendor
+    # token prefix (`hf_`, `sk-`) is evidence enough for a mixed-case value without digits.
+    if classes < 2 or not (any(c.isdigit() for c in value) or value.startswith(_VENDOR_PREFIXES)):
         return False
     return _shannon_entropy(value) >= 3.0
 
