@@ -9,6 +9,7 @@ see through is `None` (unknown), which every rule treats as "stay quiet".
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -320,6 +321,8 @@ class OutputTracer:
             args = definition.child_by_field_name("arguments")
             last = args.named_children[-1] if args is not None and args.named_children else None
             last = unwrap(last)
+            if last is not None and last.type == "list_splat":
+                last = self._last_appended_layer(last, definition)
             if last is None or last.type in ("list_splat", "dictionary_splat", "keyword_argument", "comment"):
                 return None
             layer = self.module_definition(last, last, depth + 1)
@@ -330,6 +333,37 @@ class OutputTracer:
         if qual is None and func is not None and func.type == "identifier":
             return self.class_output(text(func))
         return None
+
+    def _last_appended_layer(self, splat: Node, sequential: Node) -> Node | None:
+        """`layers.append(nn.Linear(h, 1))` as the last change to `layers` before `nn.Sequential(*layers)`,
+        made unconditionally (not in a loop or branch) in the same function: the container's last layer."""
+        inner = splat.named_children[0] if splat.named_children else None
+        name = dotted_name(inner) if inner is not None else None
+        if name is None:
+            return None
+        function = self.model.enclosing_function(sequential)
+        scope = function.node if function is not None else self.model.root
+        body = scope.child_by_field_name("body") if function is not None else scope
+        last: Node | None = None
+        for call in self.model.calls_in(scope):
+            if call.start_byte >= sequential.start_byte:
+                break
+            receiver = call_receiver(call)
+            if receiver is not None and dotted_name(receiver) == name and call_method_name(call) in (
+                "append", "extend", "insert", "pop", "clear", "reverse", "sort"
+            ):
+                last = call
+        if last is None or call_method_name(last) != "append" or self.model.enclosing_function(last) is not function:
+            return None
+        statement = statement_of(last)
+        if statement is None or statement.parent is None or body is None or statement.parent.id != body.id:
+            return None
+        # `layers += [...]` / `layers = ...` after the append changes the last layer.
+        after = self.model.source.data[last.end_byte : sequential.start_byte]
+        if re.search(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\s*(\+=|=[^=]|\[)", after):
+            return None
+        args = call_arguments(last)
+        return args[0] if len(args) == 1 else None
 
     def class_output(self, class_name: str, element: int | None = None) -> Output | None:
         key = (class_name, element)
