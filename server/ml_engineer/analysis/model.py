@@ -200,6 +200,10 @@ _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
+_SEMANTIC_TABLES = frozenset({
+    "classes", "functions", "_functions_by_node", "_local_calls", "_local_starts", "assignments",
+    "_assignments_by_scope", "_scope_of_assign", "entities", "_entities_by_scope",
+})
 
 
 class SemanticModel:
@@ -228,18 +232,45 @@ class SemanticModel:
         self._starts: dict[int, list[int]] = {}  # id(list of nodes or entities) -> their start bytes
         self._build_scopes()
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
-        self.classes: dict[str, ClassInfo] = {}
-        self.functions: dict[str, FunctionInfo] = {}
-        self._functions_by_node: dict[int, FunctionInfo] = {}
+        self._effect_cache: dict[int, Effect | None] = {}
+        # Classes, functions, bindings, entities and effect summaries are built together on first
+        # use (`__getattr__`): a file no rule asks about (no ML code) pays only for the parse and index.
+
+    # Built by `_build_semantics` on first access.
+    classes: dict[str, ClassInfo]
+    functions: dict[str, FunctionInfo]
+    _functions_by_node: dict[int, FunctionInfo]
+    _local_calls: list[Node]
+    _local_starts: list[int]
+    assignments: dict[str, list[Node]]
+    _assignments_by_scope: dict[tuple[str, int], list[Node]]
+    _scope_of_assign: dict[int, int]
+    entities: dict[str, list[Entity]]
+    _entities_by_scope: dict[tuple[str, int], list[Entity]]
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not set yet: the lazily built tables above.
+        if name in _SEMANTIC_TABLES and "_scope_of_assign" not in self.__dict__:
+            self._build_semantics()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _build_semantics(self) -> None:
+        # Every table exists (empty) before any is filled, so the builders' own lookups
+        # (`kind_of_name` while classifying, `effect_of_call` while summarising) never re-enter.
+        self.classes = {}
+        self.functions = {}
+        self._functions_by_node = {}
+        self._local_calls = []
+        self._local_starts = []
+        self.assignments = {}
+        self._assignments_by_scope = {}
+        self._scope_of_assign = {}
+        self.entities = {}
+        self._entities_by_scope = {}
         self._build_classes_and_functions()
         self._local_calls = self._calls_with_names({info.name for info in self._functions_by_node.values()})
         self._local_starts = [call.start_byte for call in self._local_calls]
-        self.assignments: dict[str, list[Node]] = {}
-        self._assignments_by_scope: dict[tuple[str, int], list[Node]] = {}
-        self._scope_of_assign: dict[int, int] = {}
-        self.entities: dict[str, list[Entity]] = {}
-        self._entities_by_scope: dict[tuple[str, int], list[Entity]] = {}
-        self._effect_cache: dict[int, Effect | None] = {}
         self._build_assignments_and_entities()
         self._build_function_summaries()
 
