@@ -16,7 +16,10 @@ import json
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # the agent package is imported only when a command runs
+    from ..agent import AgentSettings, LineRange
 
 _LOCATION = re.compile(r"^(?P<path>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
@@ -44,15 +47,40 @@ def parse_location(location: str) -> tuple[str, tuple[int, int] | None]:
     return m.group("path"), (start, end)
 
 
+
+def checked_line_range(lines: tuple[int, int] | None, n_lines: int, path: str) -> LineRange | None:
+    """The asked lines clipped to the file; ValueError (with a message for the user) when impossible."""
+    from ..agent import LineRange
+
+    if lines is None:
+        return None
+    if lines[0] < 1 or lines[1] < lines[0] or lines[0] > n_lines:
+        raise ValueError(f"invalid line range {lines[0]}-{lines[1]} for {path} ({n_lines} lines)")
+    return LineRange(lines[0], min(lines[1], n_lines))
+
+
+def settings_from_args(args: argparse.Namespace, command: str, err: TextIO) -> AgentSettings:
+    """Agent settings from `--model` / `--max-context-tokens`; bad values are reported, defaults kept."""
+    from ..agent import AgentSettings
+
+    overrides: dict[str, Any] = {}
+    if args.model:
+        overrides["model"] = args.model
+    if args.max_context_tokens is not None:
+        overrides["maxContextTokens"] = args.max_context_tokens
+    settings, warnings = AgentSettings.from_mapping({"agent": overrides})
+    for warning in warnings:
+        print(f"ml-engineer {command}: {warning}", file=err)
+    return settings
+
+
 def run_ask(args: argparse.Namespace) -> int:
     from ..agent import (
         AgentDefinitionError,
         AgentNotFoundError,
-        AgentSettings,
         AskRequest,
         AskService,
         BackendError,
-        LineRange,
     )
 
     path, lines = parse_location(args.location)
@@ -62,21 +90,12 @@ def run_ask(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"ml-engineer ask: cannot read {path}: {error.__class__.__name__}: {error.strerror if isinstance(error, OSError) else error}", file=sys.stderr)
         return 2
-    line_range = None
-    if lines is not None:
-        n_lines = text.count("\n") + 1
-        if lines[0] < 1 or lines[1] < lines[0] or lines[0] > n_lines:
-            print(f"ml-engineer ask: invalid line range {lines[0]}-{lines[1]} for {path} ({n_lines} lines)", file=sys.stderr)
-            return 2
-        line_range = LineRange(lines[0], min(lines[1], n_lines))
-    overrides: dict[str, Any] = {}
-    if args.model:
-        overrides["model"] = args.model
-    if args.max_context_tokens is not None:
-        overrides["maxContextTokens"] = args.max_context_tokens
-    settings, warnings = AgentSettings.from_mapping({"agent": overrides})
-    for warning in warnings:
-        print(f"ml-engineer ask: {warning}", file=sys.stderr)
+    try:
+        line_range = checked_line_range(lines, text.count("\n") + 1, path)
+    except ValueError as error:
+        print(f"ml-engineer ask: {error}", file=sys.stderr)
+        return 2
+    settings = settings_from_args(args, "ask", sys.stderr)
     service = AskService(settings, workspace=os.getcwd())
     backend = None if args.backend in (None, "auto") else args.backend
     request = AskRequest(text=text, question=args.question, path=path, range=line_range, backend=backend, agent=args.agent)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .ask import parse_location
+from .ask import checked_line_range, parse_location, settings_from_args
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -38,7 +38,7 @@ def add_review_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_review(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from ..agent import AgentDefinitionError, AgentNotFoundError, AgentSettings, BackendError, LineRange
+    from ..agent import AgentDefinitionError, AgentNotFoundError, BackendError
     from ..agent.review import ReviewRequest, ReviewService
     from ..analysis.notebook import NotebookError
     from .check import analyze_path
@@ -52,21 +52,12 @@ def run_review(args: argparse.Namespace, out: TextIO | None = None, err: TextIO 
     except (UnreadableFile, NotebookError, OSError) as error:
         print(f"ml-engineer review: cannot read {path}: {error}", file=err)
         return 2
-    focus = None
-    if lines is not None:
-        n_lines = analysis.source.line_count
-        if lines[0] < 1 or lines[1] < lines[0] or lines[0] > n_lines:
-            print(f"ml-engineer review: invalid line range {lines[0]}-{lines[1]} for {path} ({n_lines} lines)", file=err)
-            return 2
-        focus = LineRange(lines[0], min(lines[1], n_lines))
-    overrides: dict[str, Any] = {}
-    if args.model:
-        overrides["model"] = args.model
-    if args.max_context_tokens is not None:
-        overrides["maxContextTokens"] = args.max_context_tokens
-    settings, warnings = AgentSettings.from_mapping({"agent": overrides})
-    for warning in warnings:
-        print(f"ml-engineer review: {warning}", file=err)
+    try:
+        focus = checked_line_range(lines, analysis.source.line_count, path)
+    except ValueError as error:
+        print(f"ml-engineer review: {error}", file=err)
+        return 2
+    settings = settings_from_args(args, "review", err)
     service = ReviewService(settings, workspace=os.getcwd())
     backend = None if args.backend in (None, "auto") else args.backend
     request = ReviewRequest(analysis.source.text, path, focus, analysis, backend, args.agent)

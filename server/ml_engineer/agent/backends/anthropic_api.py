@@ -129,16 +129,10 @@ class AnthropicBackend:
                 delivered.append(text)
                 await emit(on_chunk, text)
             final = await stream.get_final_message()
-        usage = getattr(final, "usage", None)
         return BackendResult(
             text="".join(delivered),
             model=str(getattr(final, "model", payload.model) or payload.model),
-            usage=Usage(
-                input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-                output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-                cache_read_input_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
-                cache_creation_input_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
-            ),
+            usage=Usage.from_message(final),
             stop_reason=getattr(final, "stop_reason", None),
         )
 

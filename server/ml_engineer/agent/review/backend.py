@@ -38,16 +38,10 @@ class ToolUseBackend(AnthropicBackend):
                 tool_input = getattr(block, "input", None)
             elif kind == "text":
                 texts.append(str(getattr(block, "text", "")))
-        usage = getattr(final, "usage", None)
         return ToolCallResult(
             text="".join(texts),
             model=str(getattr(final, "model", payload.model) or payload.model),
-            usage=Usage(
-                input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-                output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-                cache_read_input_tokens=int(getattr(usage, "cache_read_input_tokens", 0) or 0),
-                cache_creation_input_tokens=int(getattr(usage, "cache_creation_input_tokens", 0) or 0),
-            ),
+            usage=Usage.from_message(final),
             stop_reason=getattr(final, "stop_reason", None),
             tool_input=tool_input,
         )
