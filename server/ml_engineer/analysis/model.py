@@ -942,6 +942,8 @@ class SemanticModel:
     @cached_property
     def training_loops(self) -> list[LoopInfo]:
         """Loops that call backward and an optimizer step, directly or through same-file helpers."""
+        if "backward" not in self._calls_by_name:
+            return []  # no call anywhere can be a backward effect: spare building the loops
         return [loop for loop in self.loops if _trains(loop.effect_kinds())]
 
     def innermost_training_loops(self) -> list[LoopInfo]:
