@@ -54,6 +54,8 @@ class ZeroGradAfterBackward(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        if not model.calls_named(("backward",)):
+            return  # a finding needs a backward() before the zero_grad()
         units: dict[int, list[Effect]] = {}
         for call in model.effect_calls():
             effect = model.effect_of_call(call)

@@ -55,7 +55,7 @@ class SchedulerBeforeOptimizer(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for call in model.effect_calls():
+        for call in model.calls_named(("step",)):  # only `step` calls can be scheduler steps
             effect = model.effect_of_call(call)
             if effect is None or effect.kind != "sched_step":
                 continue

@@ -50,7 +50,8 @@ class AmpScalerUpdateMissing(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        steps = [e for e in map(model.effect_of_call, model.effect_calls()) if e is not None and e.kind == "scaler_step"]
+        # only `step` calls can be scaler steps
+        steps = [e for e in map(model.effect_of_call, model.calls_named(("step",))) if e is not None and e.kind == "scaler_step"]
         if not steps:
             return
         updated = {
