@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from tree_sitter import Node, Tree
 
 from . import known_apis as apis
-from .imports import FRAMEWORK_ROOTS, ImportTable
+from .imports import FRAMEWORK_ROOTS, ImportTable, canonical
 from .parsing import index_nodes
 from .source import SourceText
 from .syntax import (
@@ -500,6 +500,17 @@ class SemanticModel:
         positions.sort()
         calls = self.calls
         return [calls[position] for position in positions]
+
+    def calls_to(self, qualnames: Collection[str]) -> list[Node]:
+        """Calls whose `qualname` is one of `qualnames`, in document order, without resolving every call.
+
+        A resolved callee keeps the last name the user wrote (`nn.functional.dropout` -> `dropout`),
+        unless that name is itself an import alias (`from torch.nn.functional import dropout as drop`):
+        only calls named like a last name or such an alias are resolved.
+        """
+        names = {qual.rsplit(".", 1)[-1] for qual in qualnames}
+        names.update(local for local, target in self.imports.bindings.items() if canonical(target) in qualnames)
+        return [call for call in self.calls_named(names) if self.qualname(call) in qualnames]
 
     def effect_calls(self) -> list[Node]:
         """Calls named like an effect (`backward`, `step`, ...): every call `effect_of_call` may give one, in order."""

@@ -8,6 +8,7 @@ last `eval()`/`train()` before it, through helpers and callers), and whether a c
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 
@@ -184,10 +185,14 @@ def trains_here(model: SemanticModel, node: Node) -> bool:
 
 
 def _has_training_loop(model: SemanticModel, helper: FunctionInfo) -> bool:
-    return model.memo(
-        ("_eval.has_training_loop", helper.node.id),
-        lambda: any(_contains(helper.node, loop.node) for loop in model.training_loops),
-    )
+    loops = model.training_loops  # in document order
+    starts = model.memo("_eval.training_loop_starts", lambda: [loop.node.start_byte for loop in loops])
+    index = bisect.bisect_left(starts, helper.node.start_byte)
+    while index < len(loops) and starts[index] < helper.node.end_byte:
+        if _contains(helper.node, loops[index].node):
+            return True
+        index += 1
+    return False
 
 
 def _contains(container: Node, node: Node) -> bool:

@@ -78,7 +78,7 @@ class NoGradMissing(Rule):
             if calls:
                 yield self._finding(calls, f"`{info.name}`")
         # Code after `model.eval()` outside any evaluation-named function.
-        for call in model.calls:
+        for call in model.calls_named(("eval", "train")):  # the only calls that switch to eval mode
             effect = model.effect_of_call(call)
             if effect is None or effect.kind != "eval_mode":
                 continue

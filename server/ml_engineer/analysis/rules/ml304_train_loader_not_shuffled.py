@@ -72,7 +72,7 @@ class TrainLoaderNotShuffled(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        loaders = [call for call in model.calls if model.qualname(call) in apis.LOADER_NAMES]
+        loaders = model.calls_to(apis.LOADER_NAMES)
         if not loaders:
             return
         trained_names: set[str] | None = None
@@ -199,7 +199,7 @@ def _names_iterated_by_training(model: SemanticModel) -> set[str]:
             if param not in iterated:
                 continue
             position = index - (1 if function.owner is not None and function.params[:1] in (["self"], ["cls"]) else 0)
-            for call in model.calls:
+            for call in model.local_function_calls():
                 if model.resolve_local_function(call) is not function:
                     continue
                 arg = keyword_arguments(call).get(param)

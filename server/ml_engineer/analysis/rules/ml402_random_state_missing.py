@@ -171,7 +171,7 @@ class RandomStateMissing(Rule):
             return  # test suites fit estimators on toy data; a seed there is the test's own business
         seed_name: str | None = None
         seed_looked_up = False
-        for call in model.calls:
+        for call in model.calls_to(_ALWAYS | _WHEN.keys()):
             qual = model.qualname(call)
             if qual is None or (qual not in _ALWAYS and qual not in _WHEN) or not self._is_random(call, qual):
                 continue

@@ -67,9 +67,7 @@ class FunctionalDropoutAlwaysOn(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         forward_reachable = _forward_reachable(model)
-        for call in model.calls:
-            if model.qualname(call) not in _DROPOUTS:
-                continue
+        for call in model.calls_to(_DROPOUTS):
             function = model.enclosing_function(call)
             if function is None or function.qualname not in forward_reachable:
                 continue
