@@ -65,7 +65,12 @@ class ResamplingBeforeSplit(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for call in model.calls:
+        # `_resampled_data` accepts only these calls; kept in document order
+        candidates = {call.id for call in model.calls_named(("fit_resample", "fit_sample"))}
+        candidates.update(call.id for call in model.calls_to(_RESAMPLE_FUNCTIONS))
+        for call in model.calls if candidates else ():
+            if call.id not in candidates:
+                continue
             data = self._resampled_data(ctx, call)
             if data is None:
                 continue

@@ -144,7 +144,7 @@ def _training_site(model: SemanticModel) -> tuple[Node, str] | None:
         if is_reachable(loop.node):
             framework = "jax" if model.uses_framework("jax") and not model.uses_framework("torch") else "torch"
             return loop.node, framework
-    for call in model.calls:
+    for call in model.calls_named(("apply_gradients", "apply_updates", "fit")):  # the methods checked below
         method = model.method_name(call)
         if method == "apply_gradients" and enclosing(call, frozenset({"for_statement", "while_statement"})) is not None:
             if is_reachable(call):

@@ -219,7 +219,10 @@ def _guard_variable(model: SemanticModel, condition: Node) -> bool:
 
 def _requires_gpu(model: SemanticModel) -> bool:
     """Files that state they need CUDA: DDP on NCCL, `set_device`, or an explicit availability check that exits."""
-    for call in model.calls:
+    calls = model.calls  # a qualified name ending in init_process_group is spelt in an import or a call
+    if b"init_process_group" not in model.source.data:
+        calls = model.calls_to(("torch.cuda.set_device", "torch.cuda.is_available"))
+    for call in calls:
         qual = model.qualname(call) or ""
         if qual in ("torch.cuda.set_device",):
             return True
