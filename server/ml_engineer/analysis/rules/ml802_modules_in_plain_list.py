@@ -62,7 +62,12 @@ class ModulesInPlainList(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        for assign in model.index.get("assign", []):
+        # Only assignments in a method of an nn.Module class can be reported (`class_of` below).
+        inside: dict[int, Node] = {}
+        for owner_info in model.classes.values():
+            if owner_info.is_torch_module:
+                inside.update((assign.id, assign) for assign in model.nodes_in("assign", owner_info.node))
+        for assign in sorted(inside.values(), key=lambda node: node.start_byte):
             left = assign.child_by_field_name("left")
             value = unwrap(assign.child_by_field_name("right"))
             if left is None or value is None or left.type != "attribute":
