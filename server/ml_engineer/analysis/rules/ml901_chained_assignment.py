@@ -56,7 +56,10 @@ class ChainedAssignment(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         assigns = ctx.model.index.get("assign", []) + ctx.model.index.get("augassign", [])
+        data = ctx.source.data
         for assign in assigns:
+            if data.count(b"[", assign.start_byte, assign.end_byte) < 2:
+                continue  # a chained target (`a[x][y]`, `a[x].loc[y]`) alone holds two brackets
             if assign.type == "assignment":
                 targets = assignment_targets(assign)
             else:
