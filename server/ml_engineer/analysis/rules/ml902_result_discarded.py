@@ -106,12 +106,7 @@ class ResultDiscarded(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         has_frames = any(model.uses_framework(root) for root in _FRAME_ROOTS)
-        for statement in model.index.get("statement", []):
-            if len(statement.named_children) != 1:
-                continue
-            call = unwrap(statement.named_children[0])
-            if call is None or call.type != "call":
-                continue
+        for statement, call in _call_statements(model, [*model.calls_to(_PURE_FUNCTIONS), *model.calls_named(_CHECKED_METHODS)]):
             qual = model.qualname(call)
             if (qual not in _PURE_FUNCTIONS) if qual is not None else (model.method_name(call) not in _CHECKED_METHODS):
                 continue  # `_discarded_target` would say None: skip the argument reads
@@ -136,6 +131,22 @@ class ResultDiscarded(Rule):
                 f"discarded: assign it (`{text(target)} = {what}(...)`)",
                 fix=fix,
             )
+
+
+def _call_statements(model: SemanticModel, calls: list[Node]) -> list[tuple[Node, Node]]:
+    """(statement, call) for the expression statements that are just one of `calls` (parentheses
+    aside), in document order: the statements the check reads, found from the calls it cares about."""
+    found: dict[int, tuple[Node, Node]] = {}
+    for call in calls:
+        statement = call.parent
+        while statement is not None and statement.type in ("parenthesized_expression", "await"):
+            statement = statement.parent
+        if statement is None or statement.type != "expression_statement" or statement.id in found:
+            continue
+        named = statement.named_children
+        if len(named) == 1 and unwrap(named[0]) == call:
+            found[statement.id] = (statement, call)
+    return sorted(found.values(), key=lambda pair: pair[0].start_byte)
 
 
 def _discarded_target(model: SemanticModel, call: Node, has_frames: bool) -> Node | None:
