@@ -501,6 +501,10 @@ class SemanticModel:
         calls = self.calls
         return [calls[position] for position in positions]
 
+    def callee_names(self) -> Collection[str]:
+        """Every `method_name` some call in the file has (for rules that match names by pattern)."""
+        return self._calls_by_name.keys()
+
     def calls_to(self, qualnames: Collection[str]) -> list[Node]:
         """Calls whose `qualname` is one of `qualnames`, in document order, without resolving every call.
 

@@ -84,7 +84,12 @@ class TestSetUsedForSelection(Rule):
         lightning_monitor = bool(re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text))
         # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
         early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
-        for call in model.calls:
+        calls = model.calls
+        if not (early_stop_named or selects_best):  # else only these calls can pass the first test below
+            found = {c.id: c for c in model.calls_named(_SELECTION_METHODS)}
+            found.update((c.id, c) for c in model.calls_to(("xgboost.train", "lightgbm.train")))
+            calls = sorted(found.values(), key=lambda c: (c.start_byte, -c.end_byte))  # `model.calls` order
+        for call in calls:
             method = model.method_name(call)
             qual = model.qualname(call) or ""
             if not (

@@ -114,7 +114,12 @@ def _seeds(model: SemanticModel) -> bool:
     def has_args(call: Node) -> bool:
         return bool(call_arguments(call) or keyword_arguments(call))
 
-    for call in model.calls:
+    calls = model.calls
+    if not (model.uses_framework("transformers") or model.uses_framework("trl")):  # else no qual starts with _SELF_SEEDING
+        # the calls that can make this return True: seed constructors and calls named like a seed
+        seed_names = [name for name in model.callee_names() if "seed" in name.lower() or name.lower() == "set_determinism"]
+        calls = [*model.calls_to(_SEED_CONSTRUCTORS), *model.calls_named(seed_names)]
+    for call in calls:
         qual = model.qualname(call) or ""
         name = model.method_name(call) or ""
         if qual in _SEED_CONSTRUCTORS:
