@@ -56,9 +56,12 @@ def test_lines_are_numbered_and_the_selection_marked(big: tuple[str, object]) ->
     assert f"{focus}>|         optimizer.zero_grad()" in rendered
     assert f"{focus - 1} |         scaler.scale(loss).backward()" in rendered
     for snippet in bundle.snippets:
-        assert snippet.render().startswith(f"### train.py:{snippet.start}-{snippet.end} (")
+        where = f"line {snippet.start}" if snippet.start == snippet.end else f"lines {snippet.start}-{snippet.end}"
+        assert snippet.render().startswith(f"### {where} (")
         first = snippet.text.splitlines()[0]
         assert first.lstrip().startswith(str(snippet.start))
+    # The path is said once in the message, not in every snippet header.
+    assert all("train.py" not in s.render().splitlines()[0] for s in bundle.snippets)
 
 
 def test_budget_is_a_ceiling(big: tuple[str, object]) -> None:

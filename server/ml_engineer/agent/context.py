@@ -27,7 +27,7 @@ Small files are sent whole. Secrets are redacted before anything is rendered.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from tree_sitter import Node
 from ..analysis.findings import Finding
 from ..analysis.model import kind_from_name
 from ..analysis.secrets import Redaction
+from .context_layout import JOIN_GAP, MARKER_CHARS, definition_nodes, layout, low_value_rows, number
 from .context_notes import (
     FindingNote,
     finding_note,
@@ -70,9 +71,10 @@ _FUNCTION_ROWS = 40  # an enclosing function up to this long is sent whole
 _LOOP_ROWS = 60  # else its innermost loop up to this long
 _HELPER_ROWS = 40  # a called same-file helper up to this long is sent whole, else its signature
 _LINE_PREFIX_CHARS = 6  # "1234 > |" style prefix added to every line
-_SNIPPET_OVERHEAD_CHARS = 50  # header line and code fence of each snippet, besides the path
+_SNIPPET_OVERHEAD_CHARS = 35  # "### lines a-b ()", the code fence and the blank line between snippets
 _REASONS_CHARS = 40  # the typical "(selected lines; enclosing function `x`)" of a header
-_MERGE_GAP = 2  # ranges at most this many lines apart become one snippet
+_MAX_REASONS = 3
+_MERGE_GAP = 1  # a range this many lines from chosen ones is drawn in the same part, no marker
 _MAX_CALL_SITES = 3
 #: Import lines rank with the core definitions (what `nn`, `F`, `np` are), above call sites.
 _IMPORT_SCORE = 61
@@ -152,10 +154,21 @@ class Snippet:
     end: int
     reasons: tuple[str, ...]
     text: str  # numbered, redacted lines
+    #: The 1-based inclusive runs of lines shown, a ``...`` line between two runs; empty: all of
+    #: ``start``-``end`` (blank lines are never shown; their numbers are skipped).
+    parts: tuple[tuple[int, int], ...] = ()
+
+    def shown(self) -> tuple[tuple[int, int], ...]:
+        return self.parts or ((self.start, self.end),)
+
+    def covers(self, line: int) -> bool:
+        return any(a <= line <= b for a, b in self.shown())
 
     def render(self) -> str:
+        # The path is said once in the message; the header names the lines and why they are here.
+        where = f"line {self.start}" if self.start == self.end else f"lines {self.start}-{self.end}"
         label = "; ".join(self.reasons)
-        return f"### {self.path}:{self.start}-{self.end} ({label})\n```python\n{self.text}\n```"
+        return f"### {where} ({label})\n```python\n{self.text}\n```"
 
 
 @dataclass
@@ -177,10 +190,11 @@ class ContextBundle:
     limit: int = 0
 
     def line_ranges(self) -> list[tuple[int, int]]:
-        return [(s.start, s.end) for s in self.snippets]
+        """The 1-based inclusive ranges of lines shown (left-out lines inside a snippet excluded)."""
+        return [part for s in self.snippets for part in s.shown()]
 
     def covers(self, line: int) -> bool:
-        return any(s.start <= line <= s.end for s in self.snippets)
+        return any(s.covers(line) for s in self.snippets)
 
 
 @dataclass
@@ -234,7 +248,7 @@ def select_context(
         # Drop rule docs first if the findings do not fit next to the file.
         if whole_file_tokens + notes_tokens > budget_tokens:
             notes = [without_docs(n) if not n.in_focus else n for n in notes]
-        snippet = Snippet(display_path, 1, n_lines, ("whole file",), _number(lines, 0, n_lines - 1, focus))
+        snippet = Snippet(display_path, 1, n_lines, ("whole file",), number(lines, [(0, n_lines - 1)], _marker(focus)))
         code_tokens = estimate_tokens(snippet.render())
         tokens = code_tokens + sum(estimate_tokens(n.render()) for n in notes)
         return ContextBundle(
@@ -245,11 +259,15 @@ def select_context(
     limit = budget_tokens
     if focus is not None and large_file_share is not None and n_lines > LARGE_FILE_LINES:
         limit = min(budget_tokens, int(large_file_share * whole_file_tokens))
-    overhead = _SNIPPET_OVERHEAD_CHARS + len(display_path) + _REASONS_CHARS
+    overhead = _SNIPPET_OVERHEAD_CHARS + _REASONS_CHARS
     selector = _Selector(analysis, lines, focus, question)
     candidates = selector.candidates()
     if focus is not None:
         candidates = [c for c in candidates if c.score >= MIN_SCORE_WITH_FOCUS]
+    elided = _elided_rows(analysis, lines, focus, candidates, [finding_lines(f) for f in findings])
+    # What a row costs as sent: left-out rows and blank rows (never printed) cost nothing here;
+    # the ``...`` line a run of left-out rows becomes is counted where snippets join.
+    line_costs = [0 if i in elided or not line.strip() else cost for i, (line, cost) in enumerate(zip(lines, line_costs))]
     # Findings in the selection always go. Their rule docs are generic knowledge, the code is not:
     # when the docs would push out the definitions the selection uses, send "why" without the
     # "use instead" code, then the messages alone.
@@ -279,7 +297,7 @@ def select_context(
             break
         imports = kept  # an import pushed out the code that used it: fit again without it
     chosen = [c for c in chosen if not c.imports or c.imports & _names_in_rows(lines, [c for c in chosen if not c.imports])]
-    snippets = _render(chosen, lines, focus, display_path)
+    snippets = _render(chosen, lines, focus, display_path, elided)
     used = code_tokens = sum(estimate_tokens(s.render()) for s in snippets)
     final_notes = list(focus_notes)
     used += focus_notes_tokens
@@ -297,7 +315,7 @@ def select_context(
             final_notes.append(note)
             used += cost
     final_notes.sort(key=lambda n: n.line)
-    sent_redactions = [r for r in redacted.redactions if any(s.start <= r.line <= s.end for s in snippets)]
+    sent_redactions = [r for r in redacted.redactions if any(s.covers(r.line) for s in snippets)]
     return ContextBundle(
         display_path, focus, snippets, final_notes, sent_redactions, False, used, whole_file_tokens, budget_tokens,
         truncated=truncated, line_count=n_lines, code_tokens=code_tokens, limit=limit,
@@ -305,15 +323,57 @@ def select_context(
 
 
 def _estimate(rows: set[int], line_costs: list[int], overhead: int) -> int:
-    """Estimated tokens of ``rows`` rendered as snippets (one header per run of lines)."""
+    """Estimated tokens of ``rows`` rendered as snippets (one header per group of nearby lines)."""
     chars = 0
-    previous = -10
+    previous = -(10**9)
     for row in sorted(rows):
-        if row > previous + _MERGE_GAP + 1:
+        if row > previous + JOIN_GAP + 1:
             chars += overhead
+        elif row > previous + _MERGE_GAP + 1:
+            chars += MARKER_CHARS
         chars += line_costs[row]
         previous = row
     return estimate_chars(chars)
+
+
+def _elided_rows(
+    analysis: Any, lines: list[str], focus: LineRange | None, candidates: list[_Candidate], finding_rows: list[tuple[int, int]]
+) -> set[int]:
+    """Low-value rows (comments, docstrings, long print/logging statements) to leave out of the
+    excerpts: never the selection, a finding's lines, or a candidate that is nothing else (a
+    ``log(...)`` sent as where a result goes)."""
+    tree = getattr(analysis, "tree", None)
+    root = tree.root_node if tree is not None else None
+    source = analysis.source
+
+    def statement_end(row: int) -> int:
+        if root is None:
+            return row
+        line = source.line_bytes(row)
+        offset = source.line_start(row) + len(line) - len(line.lstrip())
+        node = root.descendant_for_byte_range(offset, offset)
+        return _end_row(_statement(node)) if node is not None else row
+
+    low = low_value_rows(lines, definition_nodes(analysis.model), statement_end, root)
+    if not low:
+        return low
+    protected: set[int] = set()
+    if focus is not None:
+        protected.update(range(focus.start - 1, focus.end))
+    for first, last in finding_rows:
+        protected.update(range(first, last + 1))
+    for c in candidates:
+        rows = range(c.start, c.end + 1)
+        if all(r in low or not lines[r].strip() for r in rows):
+            protected.update(rows)
+    return low - protected
+
+
+def _marker(focus: LineRange | None) -> Callable[[int], bool]:
+    """Whether a 0-based row is in the selection (marked ``>``)."""
+    if focus is None:
+        return lambda _row: False
+    return lambda row: focus.start <= row + 1 <= focus.end
 
 
 def _names_in_rows(lines: list[str], chosen: list[_Candidate]) -> set[str]:
@@ -773,11 +833,16 @@ def _fit(
 
 
 def _cost(new_lines: list[int], line_costs: list[int], covered: set[int], overhead: int) -> float:
-    """Characters added by ``new_lines``: the lines, plus a snippet header unless they extend or
-    fill a gap next to lines already chosen (they are then merged into that snippet)."""
+    """Characters added by ``new_lines``: the lines, plus a snippet header unless they are near
+    lines already chosen (they then join that snippet, after a ``...`` line when not adjacent)."""
     lo, hi = new_lines[0], new_lines[-1]
-    joins = any(i in covered for i in range(lo - _MERGE_GAP - 1, hi + _MERGE_GAP + 2))
-    return sum(line_costs[i] for i in new_lines) + (0 if joins else overhead)
+    if any(i in covered for i in range(lo - _MERGE_GAP - 1, hi + _MERGE_GAP + 2)):
+        extra = 0
+    elif any(i in covered for i in range(lo - JOIN_GAP - 1, hi + JOIN_GAP + 2)):
+        extra = MARKER_CHARS
+    else:
+        extra = overhead
+    return sum(line_costs[i] for i in new_lines) + extra
 
 
 def _cut_to(cand: _Candidate, line_costs: list[int], budget_chars: float) -> _Candidate:
@@ -820,35 +885,27 @@ def _covered(chosen: list[_Candidate]) -> set[int]:
     return lines
 
 
-def _render(chosen: list[_Candidate], lines: list[str], focus: LineRange | None, path: str) -> list[Snippet]:
-    """Merge chosen ranges that overlap or nearly touch, in file order, and number their lines."""
-    intervals: list[tuple[int, int, list[tuple[float, str]]]] = []
-    for c in sorted(chosen, key=lambda c: c.start):
-        if intervals and c.start <= intervals[-1][1] + _MERGE_GAP + 1:
-            start, end, reasons = intervals[-1]
-            intervals[-1] = (start, max(end, c.end), [*reasons, (c.score, c.reason)])
-        else:
-            intervals.append((c.start, c.end, [(c.score, c.reason)]))
+def _render(
+    chosen: list[_Candidate], lines: list[str], focus: LineRange | None, path: str, elided: set[int] = frozenset()  # type: ignore[assignment]
+) -> list[Snippet]:
+    """Lay the chosen rows out as snippets in file order (nearby ranges share one, with ``...``
+    for the lines between), number their lines and label each with its best reasons."""
+    shown = _covered(chosen) - elided
     snippets = []
-    for start, end, reasons in intervals:
+    marked = _marker(focus)
+    for start, end, parts in layout(shown, lines, elided):
         ordered: list[str] = []
-        for _score, reason in sorted(reasons, key=lambda r: -r[0]):
-            if reason not in ordered:
-                ordered.append(reason)
-        snippets.append(Snippet(path, start + 1, end + 1, tuple(ordered[:4]), _number(lines, start, end, focus)))
+        for cand in sorted(chosen, key=lambda c: -c.score):
+            if cand.start <= end and start <= cand.end and any(r in shown for r in range(cand.start, cand.end + 1)):
+                if cand.reason not in ordered:
+                    ordered.append(cand.reason)
+        snippets.append(
+            Snippet(
+                path, start + 1, end + 1, tuple(ordered[:_MAX_REASONS]), number(lines, parts, marked),
+                tuple((a + 1, b + 1) for a, b in parts) if len(parts) > 1 else (),
+            )
+        )
     return snippets
-
-
-def _number(lines: list[str], start: int, end: int, focus: LineRange | None) -> str:
-    width = len(str(end + 1))
-    out = []
-    for i in range(start, end + 1):
-        if not lines[i].strip() and start < i < end:
-            continue  # blank lines carry nothing; the numbers show where they were
-        mark = ">" if focus is not None and focus.start <= i + 1 <= focus.end else " "
-        out.append(f"{i + 1:>{width}}{mark}| {lines[i]}".rstrip())
-    return "\n".join(out)
-
 
 
 # --- tree helpers -------------------------------------------------------------------------------------
