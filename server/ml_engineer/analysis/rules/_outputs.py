@@ -718,6 +718,22 @@ LOSS_LABELS = {
 }
 
 
+def _leaves(qualnames: dict[str, str], kinds: set[str]) -> set[str]:
+    return {qual.rsplit(".", 1)[-1] for qual, kind in qualnames.items() if kind in kinds}
+
+
+def may_feed(model: SemanticModel, loss_kind: str, output_kinds: set[str]) -> bool:
+    """Can the file hold a `loss_kind` loss fed an output of `output_kinds`? Not when its text spells
+    no such loss or no producer of such an output: every loss and producer is found through a name
+    the source spells (the last name of a table entry above, also in the import of an alias), and
+    `log(softmax)` / `nn.Sequential` only pass on what a producer made."""
+    data = model.source.data
+    losses = _leaves(LOSS_FUNCTIONS, {loss_kind}) | _leaves(LOSS_CLASSES, {loss_kind})
+    kinds = output_kinds | ({"softmax"} if "log_softmax" in output_kinds else set())
+    producers = _leaves(_FUNCTION_KINDS, kinds) | _leaves(_LAYER_KINDS, kinds) | {m for m, k in _METHOD_KINDS.items() if k in kinds}
+    return any(name.encode() in data for name in losses) and any(name.encode() in data for name in producers)
+
+
 def tracer_for(model: SemanticModel) -> OutputTracer:
     """One tracer (and its per-class cache) per analysed file, shared by the loss rules.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ._outputs import LOSS_LABELS, loss_related, short, tracer_for
+from ._outputs import LOSS_LABELS, loss_related, may_feed, short, tracer_for
 from .base import Rule, RuleContext
 
 
@@ -54,6 +54,8 @@ class SoftmaxBeforeCrossEntropy(Rule):
     fix_availability = "never"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if not may_feed(ctx.model, "cross_entropy", {"softmax", "log_softmax"}):
+            return  # the file spells no such loss or no producer of such an output
         tracer = tracer_for(ctx.model)
         for loss in tracer.loss_calls():
             if loss.kind != "cross_entropy":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ._outputs import LOSS_LABELS, loss_related, short, tracer_for
+from ._outputs import LOSS_LABELS, loss_related, may_feed, short, tracer_for
 from .base import Rule, RuleContext
 
 
@@ -55,6 +55,8 @@ class BceOnLogits(Rule):
     fix_availability = "never"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if not may_feed(ctx.model, "bce", {"raw"}):
+            return  # the file spells no such loss or no producer of such an output
         tracer = tracer_for(ctx.model)
         for loss in tracer.loss_calls():
             if loss.kind != "bce":
