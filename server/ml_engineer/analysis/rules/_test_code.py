@@ -46,8 +46,9 @@ def inside_expecting_block(model: SemanticModel, node: Node) -> bool:
 
 
 def asserted_none_later(model: SemanticModel, name: str, after: Node) -> bool:
-    """`result = ...; assert result is None` in the same scope: the None is what is being tested."""
+    """`result = ...; assert result is None` (or `is df`) in the same scope: the return value is what
+    is being tested, as in pandas' own suite across the pandas 3.0 change of in-place returns."""
     container = model.scope_of(after)
-    pattern = re.compile(rb"assert\s+" + re.escape(name.encode()) + rb"\s+is\s+None\b")
+    pattern = re.compile(rb"assert\s+" + re.escape(name.encode()) + rb"\s+is\s+(?:None\b|[A-Za-z_])")
     data = model.source.data
     return pattern.search(data, after.end_byte, container.end_byte) is not None

@@ -21,6 +21,11 @@ INPLACE_METHODS = frozenset(
 )
 
 
+# pandas 3.0 (PDEP-8) returns the object itself from these when `inplace=True`; earlier versions
+# return None. The other methods above still return None in pandas 3.
+RETURNS_SELF_SINCE_PANDAS_3 = frozenset({"replace", "fillna", "ffill", "bfill", "interpolate", "where", "mask", "clip"})
+
+
 def inplace_keyword(call: Node) -> Node | None:
     """The `inplace=True` keyword of a pandas-style method call, else None."""
     if call.type != "call" or call_method_name(call) not in INPLACE_METHODS or call_receiver(call) is None:
@@ -41,6 +46,12 @@ class InplaceResultAssigned(Rule):
     With `inplace=True`, pandas modifies the object and returns `None`. Assigning the result
     replaces your data frame with `None`; the next line fails with
     `'NoneType' object has no attribute ...`, or worse, `None` is passed on silently.
+
+    Versions differ: since pandas 3.0 (PDEP-8), `fillna`, `replace`, `ffill`, `bfill`,
+    `interpolate`, `where`, `mask` and `clip` return the object itself with `inplace=True`, so for
+    those the assignment only breaks on pandas 2.x and earlier (still the most installed); `dropna`,
+    `drop`, `drop_duplicates`, `rename`, `sort_values`, `reset_index`, `set_index` and the others
+    return `None` in every version. Code that assigns the result works on one major version only.
 
     ## Example
     ```python
@@ -90,8 +101,8 @@ class InplaceResultAssigned(Rule):
             method = call_method_name(value)
             yield self.finding(
                 assign,
-                f"`{method}(..., inplace=True)` returns None, so `{target_text}` becomes None; "
-                f"either call it as a bare statement or drop `inplace=True` and keep the assignment",
+                f"`{method}(..., inplace=True)` returns None{_version_note(method)}, so `{target_text}` becomes "
+                f"None; either call it as a bare statement or drop `inplace=True` and keep the assignment",
                 fix=_fix(assign, targets, value, keyword),
             )
         for ret in ctx.model.index.get("return", []):
@@ -103,10 +114,14 @@ class InplaceResultAssigned(Rule):
                 continue
             yield self.finding(
                 ret,
-                f"`{call_method_name(value)}(..., inplace=True)` returns None, so this returns None; drop "
-                "`inplace=True` to return the new object",
+                f"`{call_method_name(value)}(..., inplace=True)` returns None{_version_note(call_method_name(value))}, "
+                "so this returns None; drop `inplace=True` to return the new object",
                 fix=make_fix("Remove `inplace=True`", _remove_keyword(keyword), safe=False),
             )
+
+
+def _version_note(method: str | None) -> str:
+    return " (before pandas 3.0)" if method in RETURNS_SELF_SINCE_PANDAS_3 else ""
 
 
 def _fix(assign: Node, targets: list[Node], call: Node, keyword: Node) -> Fix | None:
