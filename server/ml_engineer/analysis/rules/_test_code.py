@@ -52,3 +52,15 @@ def asserted_none_later(model: SemanticModel, name: str, after: Node) -> bool:
     pattern = re.compile(rb"assert\s+" + re.escape(name.encode()) + rb"\s+is\s+(?:None\b|[A-Za-z_])")
     data = model.source.data
     return pattern.search(data, after.end_byte, container.end_byte) is not None
+
+
+def inside_test_function(model: SemanticModel, node: Node) -> bool:
+    """Inside a `test_*` function (or a method of a `Test*` class) of a test module."""
+    if not is_test_module(model):
+        return False
+    function = model.enclosing_function(node)
+    while function is not None:
+        if function.name.startswith("test"):
+            return True
+        function = model.enclosing_function(function.node)
+    return False

@@ -19,7 +19,7 @@ from ..syntax import (
     unwrap,
 )
 from ._pandas import framework_of
-from ._test_code import inside_expecting_block
+from ._test_code import inside_expecting_block, inside_test_function
 from .base import Rule, RuleContext, make_fix
 
 # Method names only data-frame libraries use: the name itself says what the receiver is.
@@ -121,8 +121,8 @@ class ResultDiscarded(Rule):
                 continue
             if model.is_last_statement_of_cell(statement):
                 continue  # Jupyter displays it
-            if inside_expecting_block(model, statement):
-                continue  # called for the exception or warning it raises
+            if inside_expecting_block(model, statement) or inside_test_function(model, statement):
+                continue  # called for the exception or warning it raises, or as a smoke test
             what = text(call.child_by_field_name("function"))
             fix = _assign_back(call, target)
             yield self.finding(
