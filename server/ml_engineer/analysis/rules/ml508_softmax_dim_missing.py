@@ -71,7 +71,7 @@ class SoftmaxDimMissing(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses_torch = ctx.model.uses_framework("torch")
-        for call in ctx.model.calls:
+        for call in ctx.model.calls_named([name for name in ctx.model.callee_names() if "softm" in name.lower()]):
             method = ctx.model.method_name(call)
             if method is None or "softm" not in method.lower():
                 continue
