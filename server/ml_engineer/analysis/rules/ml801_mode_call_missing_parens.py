@@ -19,6 +19,7 @@ _METHODS: dict[str, frozenset[str]] = {
     "step": frozenset({"optimizer", "scheduler"}),
     "backward": frozenset({"loss_tensor"}),
 }
+_SUFFIXES = tuple(name.encode() for name in _METHODS)
 
 
 class ModeCallMissingParens(Rule):
@@ -64,7 +65,10 @@ class ModeCallMissingParens(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        data = model.source.data
         for statement in model.index.get("statement", []):
+            if not data.endswith(_SUFFIXES, 0, statement.end_byte):
+                continue  # a bare `x.eval` statement ends with the method's name
             named = statement.named_children
             if len(named) != 1 or named[0].type != "attribute":
                 continue
