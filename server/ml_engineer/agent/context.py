@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,16 @@ _MODEL_RULES = frozenset({"ML106", "ML501", "ML502", "ML503", "ML506", "ML507", 
 #: Rules about evaluation passes and model selection.
 _EVAL_RULES = frozenset({"ML107", "ML201", "ML202", "ML203", "ML204", "ML205"})
 _IDENT = re.compile(r"(?<![.\w])([A-Za-z_]\w*)")
+_BRIEF_ROWS = 3  # a construction statement up to this long is sent whole, else in brief
+#: Keyword-argument lines of a long construction that decide how it trains or feeds data.
+_DECISIVE_KWARG = re.compile(
+    r"^\s*(lr|learning_rate|weight_decay|momentum|betas|shuffle|sampler|batch_sampler|batch_size|drop_last|reduction"
+    r"|weight|pos_weight|label_smoothing|ignore_index|num_warmup_steps|num_training_steps|warmup\w*|t_max|step_size"
+    r"|gamma|max_lr|enabled|dtype|init_scale)\s*=",
+    re.I,
+)
+#: Statements of a helper that decide what its caller's model is doing: mode and grad switches.
+_DECISIVE = re.compile(r"\.(eval|train)\(|\b(no_grad|inference_mode|set_grad_enabled|enable_grad)\b|requires_grad")
 
 
 @dataclass(frozen=True)
@@ -267,7 +278,7 @@ def select_context(
     elided = _elided_rows(analysis, lines, focus, candidates, [finding_lines(f) for f in findings])
     # What a row costs as sent: left-out rows and blank rows (never printed) cost nothing here;
     # the ``...`` line a run of left-out rows becomes is counted where snippets join.
-    line_costs = [0 if i in elided or not line.strip() else cost for i, (line, cost) in enumerate(zip(lines, line_costs))]
+    line_costs = [0 if i in elided or not lines[i].strip() else cost for i, cost in enumerate(line_costs)]
     # Findings in the selection always go. Their rule docs are generic knowledge, the code is not:
     # when the docs would push out the definitions the selection uses, send "why" without the
     # "use instead" code, then the messages alone.
@@ -399,6 +410,7 @@ class _Selector:
         self.n_lines = len(lines)
         self.outer_loop: Node | None = None  # the loop around an enclosing inner loop
         self.focus_codes: set[str] = set()  # codes of the findings in the selection
+        self.region_rows: range = range(0)  # the selection's enclosing function or loop, else the selection
 
     def add(self, start: int, end: int, score: float, reason: str) -> None:
         start = max(0, start)
@@ -439,9 +451,11 @@ class _Selector:
             f0, f1 = focus.start - 1, focus.end - 1
             self.add(f0, f1, 100, "selected lines")
             region = self._region(f0, f1)
+            self.region_rows = range(f0, f1 + 1)
             if region is not None:
                 self.add_node(region[0], 90, region[1])
                 region_nodes.append(region[0])
+                self.region_rows = range(min(f0, region[0].start_point[0]), max(f1, _end_row(region[0])) + 1)
             else:
                 self.add(f0 - 3, f1 + 3, 90, "around the selection")
         # Whether an evaluation pass is right depends on what the model returns (logits or
@@ -604,7 +618,8 @@ class _Selector:
         if function is not None and _rows(function) <= _FUNCTION_ROWS:
             return function, f"enclosing function `{_function_name(function)}`"
         for i, loop in enumerate(loops):
-            if _rows(loop) <= _LOOP_ROWS and _rows(loop) > f1 - f0 + 1:
+            # The innermost loop that holds the selection (the selected loop itself included).
+            if _rows(loop) <= _LOOP_ROWS and loop.start_point[0] <= f0 and f1 <= _end_row(loop):
                 if function is not None:
                     # The signature says where the loop lives and what it receives.
                     self.add_header(function, MUST_SCORE, f"function `{_function_name(function)}`")
@@ -645,8 +660,12 @@ class _Selector:
             if callee is None or callee.type != "identifier" or callee.text != name or _contains(node, call):
                 continue
             stmt = _statement(call)
-            self.add_node(stmt, 60, "call site")
+            # Where a class is built says which hyperparameters it gets: it matters as much as
+            # its layers to a question about the architecture.
+            is_class_question = node.type == "class_definition" and self.wants_layers
+            self.add_node(stmt, UNCAPPED_SCORE + 2 if is_class_question else 60, "call site" if not is_class_question else "instantiated")
             self._add_result_uses(stmt)
+            self._add_loader_constructions(stmt, 58)
             loop = _enclosing_loop(call)
             if loop is not None:
                 self.add_header(loop, 50, "loop around the call")
@@ -692,6 +711,7 @@ class _Selector:
             if callee is not None and callee.type == "identifier" and callee.text in callees:
                 if not any(_contains(stmt, call) for stmt in focus_statements):
                     self.add_node(_statement(call), score, f"also calls `{callee.text.decode()}`")
+                    self._add_loader_constructions(_statement(call), score)
 
     def _add_result_uses(self, stmt: Node) -> None:
         """The next statements that use what ``stmt`` assigns (where a call's result goes)."""
@@ -705,7 +725,7 @@ class _Selector:
             if sibling is None or added >= 2:
                 break
             if sibling.type != "comment" and targets & _names_in(sibling):
-                self.add_node(sibling, 54, "uses the result")
+                self.add_node(sibling, 58, "uses the result")
                 added += 1
             sibling = sibling.next_named_sibling
 
@@ -726,7 +746,9 @@ class _Selector:
                 if any(_contains(x, stmt) for x in exclude):
                     continue
                 bonus = 3 if entity.kind in ("model", "optimizer", "loss", "scheduler", "loader", "scaler") else 0
-                self.add_node(stmt, base_score + bonus, f"{entity.kind} `{name}`")
+                if entity.kind == "loader" and not self._iterates(name):
+                    bonus = -4  # only passed on (to an evaluation, say): its name says most of it
+                self._add_construction(stmt, base_score + bonus, f"{entity.kind} `{name}`")
                 added.append(stmt)
                 qual = entity.qualname or ""
                 local_class = model.classes.get(qual) or model.classes.get(qual.rsplit(".", 1)[-1])
@@ -741,16 +763,69 @@ class _Selector:
                         added.append(stmt)
             info = model.functions.get(name)
             if info is not None and not any(_contains(x, info.node) for x in exclude):
+                # First what the helper is and does to the model (signature, mode and grad
+                # switches, what it returns), then its whole body when short.
+                self._add_digest(info.node, base_score - 2, f"function `{name}`")
                 if _rows(info.node) <= _HELPER_ROWS:
                     self.add_node(info.node, base_score - 10, f"function `{name}`")
                     added.append(info.node)
-                else:
-                    self.add_header(info.node, base_score - 10, f"function `{name}`")
             cls = model.classes.get(name)
             if cls is not None and not any(_contains(x, cls.node) for x in exclude):
                 # Model classes matter most; other classes (configs, meters) less.
                 added += self._add_class(cls, base_score + 2 if cls.is_model else base_score - 28)
         return added
+
+    def _iterates(self, name: str) -> bool:
+        """Whether a ``for`` header in the selection or its region iterates ``name``."""
+        pattern = re.compile(rf"^\s*(async\s+)?for\b.*\bin\b.*\b{re.escape(name)}\b")
+        return any(pattern.match(self.lines[row]) for row in self.region_rows)
+
+    def _add_construction(self, stmt: Node, score: float, reason: str) -> None:
+        """A construction statement; when longer than ``_BRIEF_ROWS`` lines, its first line and the
+        lines setting what decides training (``lr=``, ``shuffle=``, ...) at ``score``, and the whole
+        statement lower (under the large-file share)."""
+        if _rows(stmt) <= _BRIEF_ROWS:
+            self.add_node(stmt, score, reason)
+            return
+        first = stmt.start_point[0]
+        self.add(first, first, score, reason)
+        for row in range(first + 1, _end_row(stmt) + 1):
+            if _DECISIVE_KWARG.match(self.lines[row]):
+                self.add(row, row, score, reason)
+        self.add_node(stmt, min(score, UNCAPPED_SCORE) - 4, reason)
+
+    def _add_digest(self, function: Node, score: float, reason: str) -> None:
+        """A function in brief: its decorators and signature, the statements that switch the
+        model's mode or gradient tracking (``model.eval()``, ``with torch.no_grad():``), and its
+        last ``return`` when short. Separate lines; the layout joins them with ``...``."""
+        body = function.child_by_field_name("body")
+        first, last = (body.start_point[0], _end_row(body)) if body is not None else (1, 0)
+        decisive = [row for row in range(first, last + 1) if _DECISIVE.search(self.lines[row].split("#", 1)[0])]
+        # A helper that switches nothing is known well enough by its call: its signature ranks lower.
+        if not decisive:
+            score -= 6
+        self.add_header(function, score, reason)
+        for row in decisive:
+            self.add(row, row, score, reason)
+        returns = [c for c in body.named_children if c.type == "return_statement"] if body is not None else []
+        if returns and _rows(returns[-1]) <= 2:
+            self.add_node(returns[-1], score - 1, reason)
+
+    def _add_loader_constructions(self, stmt: Node, score: float) -> None:
+        """The construction of each loader ``stmt`` iterates or passes: its first line (the
+        dataset and, usually, the batch size), and the whole statement lower."""
+        at = self._anchor()
+        for name in sorted(_names_in(stmt)):
+            entity = self.model.entity(name, at) if at is not None else None
+            for found in [entity] if entity is not None else self.model.entities.get(name, [])[-1:]:
+                if found.kind != "loader":
+                    continue
+                construction = _statement(found.assignment)
+                if _contains(construction, stmt):
+                    continue
+                self.add(construction.start_point[0], construction.start_point[0], score, f"loader `{name}`")
+                if _rows(construction) <= 8:
+                    self.add_node(construction, score - 8, f"loader `{name}`")
 
     def _add_class(self, info: Any, score: float) -> list[Node]:
         """A class's header line; for a model class, with ``forward`` and ``__init__`` when the
@@ -818,7 +893,7 @@ def _fit(
                 cost = sum(line_costs[i] for i in new_lines) + overhead
             elif cand.score >= 90 and focus is not None:
                 # The enclosing function/loop is too long: a window around the selection instead.
-                window = _window(cand, focus, line_costs, budget_chars - used - overhead, covered)
+                window = _window(cand, focus, line_costs, max(limit_chars, budget_chars * 0.25) - used - overhead, covered)
                 if window is None:
                     continue
                 cand = window
@@ -886,7 +961,7 @@ def _covered(chosen: list[_Candidate]) -> set[int]:
 
 
 def _render(
-    chosen: list[_Candidate], lines: list[str], focus: LineRange | None, path: str, elided: set[int] = frozenset()  # type: ignore[assignment]
+    chosen: list[_Candidate], lines: list[str], focus: LineRange | None, path: str, elided: AbstractSet[int] = frozenset()
 ) -> list[Snippet]:
     """Lay the chosen rows out as snippets in file order (nearby ranges share one, with ``...``
     for the lines between), number their lines and label each with its best reasons."""
@@ -895,7 +970,9 @@ def _render(
     marked = _marker(focus)
     for start, end, parts in layout(shown, lines, elided):
         ordered: list[str] = []
-        for cand in sorted(chosen, key=lambda c: -c.score):
+        # What the code is (selected, enclosing, a definition) first; finding reasons repeat the
+        # findings block and come last.
+        for cand in sorted(chosen, key=lambda c: (c.reason.endswith(" finding") or c.reason.startswith("related to "), -c.score)):
             if cand.start <= end and start <= cand.end and any(r in shown for r in range(cand.start, cand.end + 1)):
                 if cand.reason not in ordered:
                     ordered.append(cand.reason)

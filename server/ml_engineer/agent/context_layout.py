@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from tree_sitter import Node
@@ -64,7 +65,7 @@ def definition_nodes(model: Any) -> list[Node]:
     return nodes
 
 
-def layout(shown: set[int], lines: list[str], elided: set[int]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+def layout(shown: AbstractSet[int], lines: list[str], elided: AbstractSet[int]) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """Group ``shown`` 0-based rows into snippets: ``(start, end, parts)`` where ``parts`` are the
     runs of rows printed (blank rows inside a part are skipped but not marked) and a ``...`` line
     stands between two parts."""
