@@ -18,9 +18,10 @@ from ..syntax import text
 
 # Context managers that expect the body to raise or warn.
 _EXPECTING_CONTEXT = re.compile(
-    r"(^|\.)(raises|warns|deprecated_call|assert_produces_warning|assertRaises\w*|assertWarns\w*|"
+    r"(^|\.)(raises\w*|warns\w*|deprecated_call|assert_produces_warning|assertRaises\w*|assertWarns\w*|"
     r"catch_warnings|expect_\w+|assert_raises\w*|assert_warns\w*)$"
 )
+
 
 
 def is_test_module(model: SemanticModel) -> bool:
@@ -55,10 +56,13 @@ def asserted_none_later(model: SemanticModel, name: str, after: Node) -> bool:
 
 
 def inside_test_function(model: SemanticModel, node: Node) -> bool:
-    """Inside a `test_*` function (or a method of a `Test*` class) of a test module."""
+    """In a test module, inside a `test_*` function or at module level (typing checks, smoke
+    scripts); helper functions of a test module are ordinary code."""
     if not is_test_module(model):
         return False
     function = model.enclosing_function(node)
+    if function is None:
+        return True
     while function is not None:
         if function.name.startswith("test"):
             return True
