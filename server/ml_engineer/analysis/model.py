@@ -594,6 +594,10 @@ class SemanticModel:
             else:
                 self._classify_tuple(targets, value, assign)
 
+    def scope_id_of_assignment(self, assign: Node) -> int:
+        """`scope_of(assign).id` of an indexed assignment, as recorded while building the bindings."""
+        return self._scope_of_assign[assign.id]
+
     def _classify(self, name: str, value: Node, assign: Node) -> None:
         value = unwrap(value) or value
         kind, qualname = self.kind_of_expression(value)

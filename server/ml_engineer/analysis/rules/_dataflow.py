@@ -202,7 +202,7 @@ def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
     if by_scope is None:
         by_scope = {}
         for assign in model.index.get("assign", []):
-            by_scope.setdefault(model.scope_of(assign).id, []).append(assign)
+            by_scope.setdefault(model.scope_id_of_assignment(assign), []).append(assign)
         model.__dict__["_ml3xx_assignments_by_scope"] = by_scope
     return by_scope.get(scope.id, [])
 
