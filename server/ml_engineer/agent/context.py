@@ -444,7 +444,8 @@ class _Selector:
         wants_train = bool(_TRAIN_WORDS.search(self.question))
         wants_eval = bool(_EVAL_WORDS.search(self.question)) or bool(self.focus_codes & _EVAL_RULES)
         wants_data = bool(_DATA_WORDS.search(self.question))
-        self.wants_model = focus is None or bool(_MODEL_WORDS.search(self.question)) or bool(self.focus_codes & _MODEL_RULES)
+        self.asked_model = focus is None or bool(_MODEL_WORDS.search(self.question))
+        self.wants_model = self.asked_model or bool(self.focus_codes & _MODEL_RULES)
         self.wants_layers = focus is None or bool(_LAYER_WORDS.search(self.question))
         self.wants_forward = self.wants_model
         if focus is not None:
@@ -794,6 +795,13 @@ class _Selector:
                 self.add(row, row, score, reason)
         self.add_node(stmt, min(score, UNCAPPED_SCORE) - 4, reason)
 
+    def _add_signature_and_return(self, function: Node, score: float, reason: str) -> None:
+        self.add_header(function, score, reason)
+        body = function.child_by_field_name("body")
+        returns = [c for c in body.named_children if c.type == "return_statement"] if body is not None else []
+        if returns and _rows(returns[-1]) <= 2:
+            self.add_node(returns[-1], score, reason)
+
     def _add_digest(self, function: Node, score: float, reason: str) -> None:
         """A function in brief: its decorators and signature, the statements that switch the
         model's mode or gradient tracking (``model.eval()``, ``with torch.no_grad():``), and its
@@ -850,8 +858,15 @@ class _Selector:
             method = info.methods.get(method_name)
             if method is None or not (self.wants_model or method_name in ("forward", "call", "__call__")):
                 continue
-            method_score = score - minus if self.wants_model else min(score - minus, UNCAPPED_SCORE - 4)
-            self.add_node(method.node, method_score, f"{info.name}.{method_name}")
+            method_label = f"{info.name}.{method_name}"
+            if self.asked_model:
+                self.add_node(method.node, score - minus, method_label)
+            else:
+                # Only a finding (or a selected evaluation pass) is about what the model returns:
+                # its signature and last ``return`` first, the whole method under the share.
+                if method_name in ("forward", "call", "__call__"):
+                    self._add_signature_and_return(method.node, score - minus, method_label)
+                self.add_node(method.node, min(score - minus, UNCAPPED_SCORE - 4), method_label)
             parts.append(method.node)
         return parts
 

@@ -20,7 +20,7 @@ from tree_sitter import Node
 #: A single hidden non-blank line between two shown ones is shown: a marker costs about as much.
 GAP_FILL = 1
 #: Shown rows at most this many lines apart share one snippet, the gap rendered as one marker.
-JOIN_GAP = 12
+JOIN_GAP = 20
 #: Characters of one ``...`` line (the number column is left empty).
 MARKER_CHARS = 10
 #: A print/logging statement is low value from this many characters (over all its lines):
