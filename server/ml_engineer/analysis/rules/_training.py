@@ -156,7 +156,14 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         return False
     seen.add(helper.qualname)
     kinds: set[str] = set()
+    # Only calls named like an effect or a same-file function can add kinds below.
+    relevant = model.memo(
+        "training.effect_or_local_call_ids",
+        lambda: {call.id for call in model.effect_calls()} | {call.id for call in model.local_function_calls()},
+    )
     for call in model.calls_in(helper.node):
+        if call.id not in relevant:
+            continue
         if model.enclosing_loops(call) and model.enclosing_function(call) is helper:
             continue
         effect = model.effect_of_call(call)
