@@ -80,8 +80,13 @@ class TestSetUsedForSelection(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         file_text = model.source.text
-        selects_best = bool(re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text))
-        lightning_monitor = bool(re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text))
+        # (literal tests first: a regex alternation scans the whole file at every position)
+        selects_best = ("load_best_model_at_end" in file_text or "EarlyStoppingCallback" in file_text) and bool(
+            re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text)
+        )
+        lightning_monitor = ("ModelCheckpoint(" in file_text or "EarlyStopping(" in file_text) and bool(
+            re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text)
+        )
         # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
         early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
         calls = model.calls
