@@ -1111,7 +1111,10 @@ class SemanticModel:
     # --- file-level facts --------------------------------------------------------------------
 
     def _script_cell_starts(self) -> list[int]:
-        return [self.source.line_of(match.start()) for match in _CELL_MARKER.finditer(self.source.data)]
+        data = self.source.data
+        if b"%%" not in data and b"# In[" not in data:
+            return []  # every marker holds one of these (the `^` regex alone tries every position)
+        return [self.source.line_of(match.start()) for match in _CELL_MARKER.finditer(data)]
 
     def is_last_statement_of_cell(self, statement: Node) -> bool:
         """True when `statement` is the last top-level statement of a notebook / `# %%` cell."""
