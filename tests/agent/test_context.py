@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ml_engineer.agent.context import LineRange, select_context
+from ml_engineer.agent.context_layout import JOIN_GAP
 from ml_engineer.agent.prompt import build_user_message
 from ml_engineer.agent.tokens import estimate_tokens
 from ml_engineer.analysis.engine import analyze
@@ -223,5 +224,145 @@ def test_adjacent_snippets_are_merged(big: tuple[str, object]) -> None:
     text, analysis = big
     focus = line_of(text, "optimizer.zero_grad()")
     bundle = select_context(analysis, LineRange(focus, focus), "why does my loss not go down?", 6000)
-    ranges = bundle.line_ranges()
-    assert all(b[0] - a[1] > 3 for a, b in itertools.pairwise(ranges)), ranges
+    ranges = [(s.start, s.end) for s in bundle.snippets]
+    assert all(b[0] - a[1] > JOIN_GAP + 1 for a, b in itertools.pairwise(ranges)), ranges
+
+
+# --- economy: helpers in brief, constructions in brief, left-out lines ---------------------------
+
+
+def _shown_lines(bundle: object) -> list[str]:
+    return [line for s in bundle.snippets for line in s.text.splitlines()]  # type: ignore[attr-defined]
+
+
+def test_called_helper_in_brief_signature_and_mode_switch(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "for epoch in range(cfg.epochs):"), line_of(text, 'log.info("epoch %d valid %s", epoch, metrics)')
+    bundle = select_context(analysis, LineRange(start, end), "Review this training loop.", 6000)
+    # `evaluate` is called by the loop: what it does to the model, not its metric code.
+    for needle in ("@torch.no_grad()", "def evaluate(model, loader, device) -> dict:", "model.eval()"):
+        assert bundle.covers(line_of(text, needle)), needle
+    for needle in ("predictions, targets = [], []", "accuracy = sum(int(p == t)"):
+        assert not bundle.covers(line_of(text, needle)), needle
+    assert bundle.tokens <= 0.25 * bundle.whole_file_tokens
+
+
+def test_helper_without_mode_switch_in_brief_is_signature_and_return(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "def evaluate(model, loader, device)"), line_of(text, 'return {"loss": total_loss / n')
+    bundle = select_context(analysis, LineRange(start, end), "Is this evaluation correct?", 6000)
+    assert bundle.covers(line_of(text, "def macro_f1(predictions, targets) -> float:"))
+    assert bundle.covers(line_of(text, "return sum(scores) / max(1, len(scores))"))
+
+
+def test_long_construction_in_brief_first_line_and_decisive_arguments(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "for epoch in range(cfg.epochs):"), line_of(text, 'log.info("epoch %d valid %s", epoch, metrics)')
+    bundle = select_context(analysis, LineRange(start, end), "Review this training loop.", 6000)
+    assert bundle.covers(line_of(text, "train_loader = DataLoader("))
+    assert bundle.covers(line_of(text, "shuffle=True,"))
+    assert not bundle.covers(line_of(text, "num_workers=2,"))
+    # The loaders the loop only passes on (to `evaluate`) rank below the one it iterates.
+    assert not bundle.covers(line_of(text, "valid_loader = DataLoader("))
+
+
+def test_loaders_passed_by_the_other_calls_of_a_selected_helper(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "metrics = evaluate(model, test_loader, device)"), line_of(text, "save_model(model, tokenizer, vocab, cfg.output_dir)")
+    bundle = select_context(analysis, LineRange(start, end), "Is my model selection sound?", 6000)
+    for needle in ("metrics = evaluate(model, valid_loader, device)", "valid_loader = DataLoader(", "test_loader = DataLoader("):
+        assert bundle.covers(line_of(text, needle)), needle
+
+
+def test_architecture_question_shows_where_the_class_is_built(big: tuple[str, object]) -> None:
+    text, analysis = big
+    start, end = line_of(text, "class SmallResNet(nn.Module):"), line_of(text, "return self.head(x)")
+    bundle = select_context(analysis, LineRange(start, end), "Is this architecture reasonable?", 6000)
+    assert bundle.covers(line_of(text, "model = SmallResNet(num_classes, cfg.widths, cfg.dropout)"))
+    # Not for a question that is not about the structure.
+    other = select_context(analysis, LineRange(start, end), "Why is this slow?", 6000)
+    assert not any("instantiated" in s.reasons for s in other.snippets)
+
+
+def test_forward_in_brief_when_only_a_finding_is_about_outputs(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "for epoch in range(cfg.epochs):"), line_of(text, 'log.info("epoch %d valid %s", epoch, metrics)')
+    bundle = select_context(analysis, LineRange(start, end), "Review this training loop.", 6000)
+    # ML501 (softmax before cross-entropy) is in the selection: the forward's return is what it names.
+    assert bundle.covers(line_of(text, "return torch.softmax(logits, dim=-1)"))
+    assert bundle.covers(line_of(text, "def forward(self, input_ids, attention_mask):"))
+    assert not bundle.covers(line_of(text, "pooled = self.pooler(outputs.last_hidden_state, attention_mask)"))
+    # Asked about the outputs: the whole forward.
+    asked = select_context(analysis, LineRange(start, end), "Are the model outputs right for this loss?", 6000)
+    assert asked.covers(line_of(text, "pooled = self.pooler(outputs.last_hidden_state, attention_mask)"))
+
+
+def test_selected_loop_in_a_long_function_is_its_own_region(text_clf: tuple[str, object]) -> None:
+    text, analysis = text_clf
+    start, end = line_of(text, "for epoch in range(cfg.epochs):"), line_of(text, 'log.info("epoch %d valid %s", epoch, metrics)')
+    bundle = select_context(analysis, LineRange(start, end), "Review this training loop.", 6000)
+    (snippet,) = [s for s in bundle.snippets if s.covers(start)]
+    assert "enclosing loop" in snippet.reasons
+    assert bundle.covers(line_of(text, "def train(cfg: TrainConfig) -> dict:"))  # where the loop lives
+    # Not a window over the function's setup code.
+    for needle in ("tokenizer = AutoTokenizer.from_pretrained(cfg.model_name", "collate = make_collate("):
+        assert not bundle.covers(line_of(text, needle)), needle
+
+
+LOW_VALUE = """import torch
+import torch.nn as nn
+
+
+def helper(model):
+    \"\"\"Put the model in evaluation mode.
+
+    A docstring that says what the code says.
+    \"\"\"
+    # switch the mode
+    model.eval()
+    print("helper: the model is now in evaluation mode, dropout is off, batch norm frozen", model)
+    return model
+
+
+def train(model, loader, optimizer):
+    for x, y in loader:
+        # forward
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        helper(model)
+"""
+
+
+def test_comments_docstrings_and_long_prints_are_left_out_outside_the_selection() -> None:
+    text = LOW_VALUE
+    analysis = analyze(text, "low.py")
+    focus = line_of(text, "helper(model)")
+    bundle = select_context(analysis, LineRange(focus, focus), "q", 6000, small_file_tokens=0)
+    shown = "\n".join(_shown_lines(bundle))
+    assert bundle.covers(line_of(text, "def helper(model):")) and bundle.covers(line_of(text, "model.eval()"))
+    for needle in ("A docstring", "# switch the mode", "print(\"helper:"):
+        assert needle not in shown, needle
+        assert not bundle.covers(line_of(text, needle)), needle
+    # The left-out lines are one `...` line; the kept ones keep their numbers.
+    assert " | ..." in shown
+    assert f"{line_of(text, 'model.eval()')} |     model.eval()" in shown
+    # Inside the selection nothing is left out.
+    comment = line_of(text, "# forward")
+    selected = select_context(analysis, LineRange(comment, comment + 1), "q", 6000, small_file_tokens=0)
+    assert selected.covers(comment)
+
+
+def test_nearby_ranges_share_a_snippet_with_a_marker_and_shown_ranges_exclude_the_gap(big: tuple[str, object]) -> None:
+    text, analysis = big
+    focus = line_of(text, "optimizer.zero_grad()")
+    bundle = select_context(analysis, LineRange(focus, focus), "why does my loss not go down?", 6000)
+    split = [s for s in bundle.snippets if s.parts]
+    assert split, "some snippet joins ranges across left-out lines"
+    for snippet in split:
+        assert snippet.text.count(" | ...") == len(snippet.parts) - 1
+        for (_a, b), (c, _d) in itertools.pairwise(snippet.parts):
+            hidden = [line for line in range(b + 1, c) if text.splitlines()[line - 1].strip()]
+            assert hidden and not any(bundle.covers(line) for line in hidden)
+    assert bundle.line_ranges() == [part for s in bundle.snippets for part in s.shown()]

@@ -17,8 +17,8 @@ from typing import Any
 
 from tree_sitter import Node
 
-#: A single hidden non-blank line between two shown ones is shown: a marker costs about as much.
-GAP_FILL = 1
+#: Hidden non-blank lines between two shown ones up to this many are shown rather than marked.
+GAP_FILL = 0
 #: Shown rows at most this many lines apart share one snippet, the gap rendered as one marker.
 JOIN_GAP = 20
 #: Characters of one ``...`` line (the number column is left empty).
