@@ -96,6 +96,7 @@ _NOT_THE_OBJECT = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def kind_from_name(name: str) -> str | None:
     last = name.rsplit(".", 1)[-1].lower()
     for kind, pattern in _NAME_KINDS:
@@ -1094,6 +1095,10 @@ class SemanticModel:
 
     def model_calls_in(self, node: Node) -> list[Node]:
         """Calls that run a model forward: `model(x)`, `self.net(x)`, `model.generate(...)`."""
+        # Evaluation passes and the eval rules ask about the same functions: answer each once.
+        return list(self.memo(("model_calls_in", node.id), lambda: self._model_calls_in(node)))
+
+    def _model_calls_in(self, node: Node) -> list[Node]:
         result = []
         for call in self.calls_in(node):
             func = call.child_by_field_name("function")
