@@ -57,3 +57,11 @@ def test_semantic_tables_are_built_on_first_use_only() -> None:
     assert "entities" not in vars(model)
     assert model.entity("net") is not None and model.entity("net").kind == "model"  # type: ignore[union-attr]
     assert "entities" in vars(model) and "functions" in vars(model)
+
+
+def test_module_rule_gate_keeps_a_base_spelled_in_full_without_an_import() -> None:
+    from ml_engineer.analysis.engine import analyze
+
+    code = "class Net(torch.nn.Module):\n    def __init__(self):\n        self.fc = torch.nn.Linear(2, 2)\n"
+    assert "ML803" in {finding.code for finding in analyze(code, "t.py").findings}
+    assert "ML803" not in {finding.code for finding in analyze(code.replace("torch.nn.Module", "Base"), "t.py").findings}

@@ -7,6 +7,7 @@ import re
 from tree_sitter import Node
 
 from .. import known_apis as apis
+from ..imports import _CANONICAL_PREFIXES
 from ..model import ClassInfo, SemanticModel
 from ..syntax import call_method_name, text, unwrap
 
@@ -16,7 +17,20 @@ _NOT_MODULES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", 
 _MODULE_LIKE_NAME = re.compile(
     r"(Block|Layer|Conv\w*|Attention|Encoder|Decoder|Net|Module|MLP|Head|Embedding|Stage|Cell|Unit|Bottleneck|Expert)$"
 )
+_BASE_ROOTS = frozenset(base.split(".")[0] for base in apis.TORCH_MODULE_BASES)
+_TORCH_MODULE_IMPORT_ROOTS = _BASE_ROOTS | frozenset(
+    prefix.split(".")[0] for prefix, replacement in _CANONICAL_PREFIXES if replacement.split(".")[0] in _BASE_ROOTS
+)
 _DEVICE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_"})
+
+
+def may_define_torch_modules(model: SemanticModel) -> bool:
+    """Can a class of the file be an `nn.Module` (`ClassInfo.is_torch_module`)? Only when it imports
+    from a root of `known_apis.TORCH_MODULE_BASES` (or a spelling `canonical()` maps onto one), as
+    bases resolve through imports, or spells one of those bases in full (an unresolved base keeps its text)."""
+    if any(record.module.split(".")[0] in _TORCH_MODULE_IMPORT_ROOTS for record in model.imports.records):
+        return True
+    return any(base.encode() in model.source.data for base in apis.TORCH_MODULE_BASES)
 
 
 def is_module_constructor(model: SemanticModel, node: Node | None) -> bool:

@@ -54,6 +54,8 @@ class BackwardUnderNoGrad(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        if not model.calls_named(("backward",)):
+            return  # both checks below need a backward() call (directly or in a helper's effects)
         # Only calls named `backward` or like a same-file function can match below.
         for call in model.calls_named({"backward", *(info.name for info in model.functions.values())}):
             effect = model.effect_of_call(call)

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from ..findings import Finding
 from ..model import ClassInfo, SemanticModel
 from ..syntax import call_arguments, call_method_name, call_receiver, dotted_name, text, unwrap
-from ._modules import class_of, is_module_constructor
+from ._modules import class_of, is_module_constructor, may_define_torch_modules
 from .base import Rule, RuleContext, make_fix, replace_node
 
 _LIST_TYPES = frozenset({"list", "tuple", "list_comprehension"})
@@ -62,6 +62,8 @@ class ModulesInPlainList(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        if not may_define_torch_modules(model):
+            return
         # Only assignments in a method of an nn.Module class can be reported (`class_of` below).
         inside: dict[int, Node] = {}
         for owner_info in model.classes.values():

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import call_arguments, call_method_name, call_receiver, dotted_name, text, unwrap
+from ._modules import may_define_torch_modules
 from .base import Rule, RuleContext
 
 
@@ -56,6 +57,8 @@ class ModuleInitMissingSuper(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        if not may_define_torch_modules(model):
+            return
         for owner in model.classes.values():
             init = owner.methods.get("__init__")
             if not owner.is_torch_module or init is None:

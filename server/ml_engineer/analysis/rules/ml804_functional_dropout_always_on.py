@@ -66,8 +66,9 @@ class FunctionalDropoutAlwaysOn(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        forward_reachable = _forward_reachable(model)
-        for call in model.calls_to(_DROPOUTS):
+        dropouts = model.calls_to(_DROPOUTS)
+        forward_reachable = _forward_reachable(model) if dropouts else set()
+        for call in dropouts:
             function = model.enclosing_function(call)
             if function is None or function.qualname not in forward_reachable:
                 continue
