@@ -86,6 +86,8 @@ class LossAccumulatedWithGraph(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        if not model.calls_named(("backward",)):
+            return  # `_in_training_context` needs a backward() somewhere in the file
         for node, accumulator, value in _accumulations(model):
             if model.grad_mode_at(node) == "no_grad":
                 continue
