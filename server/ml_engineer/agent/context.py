@@ -307,7 +307,8 @@ def select_context(
         if len(kept) == len(imports):
             break
         imports = kept  # an import pushed out the code that used it: fit again without it
-    chosen = [c for c in chosen if not c.imports or c.imports & _names_in_rows(lines, [c for c in chosen if not c.imports])]
+    code_names = _names_in_rows(lines, [c for c in chosen if not c.imports])
+    chosen = [c for c in chosen if not c.imports or c.imports & code_names]
     snippets = _render(chosen, lines, focus, display_path, elided)
     used = code_tokens = sum(estimate_tokens(s.render()) for s in snippets)
     final_notes = list(focus_notes)
