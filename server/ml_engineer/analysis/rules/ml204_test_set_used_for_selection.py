@@ -132,10 +132,10 @@ class TestSetUsedForSelection(Rule):
                     yield self.finding(call, f"the hyper-parameter search is fitted on the test split `{name}`: "
                                        "its best parameters are chosen on test data; search on the training split")
                     continue
-            if method == "step" and self._plateau(model, call):
+            if method == "step":
                 positional = call_arguments(call)
                 name = _test_name(positional[0]) if positional else None
-                if name is not None:
+                if name is not None and self._plateau(model, call):  # entity lookup last: it builds the bindings
                     yield self.finding(call, f"`ReduceLROnPlateau` is stepped with the test metric `{name}`: the "
                                        "learning-rate schedule is tuned on test data; step it with a validation metric")
                     continue
