@@ -4,23 +4,32 @@ Given the analysis of a file, a selected line range and the question, candidates
 relevance to both and the best are kept (see docs/agent.md for the table):
 
 1. must-include: the selected lines, what encloses them (the function, else the innermost loop
-   with its function's signature, else the statement; a window around the selection when those
-   are too long), the findings in the selection and the statements they name;
-2. the definitions of what the selected code uses: only the construction statement of an
-   optimizer / loss / scheduler / loader / scaler, the called same-file helpers, the model class
-   as a header line, with ``forward`` and ``__init__`` only when the question or a finding in the
-   selection is about outputs, losses or architecture;
-3. the rest of an enclosing epoch loop, and the call sites of a selected function or class;
+   holding the selection, the selected loop itself included, with its function's signature, else
+   the statement; a window around the selection when those are too long), the findings in the
+   selection and the statements they name;
+2. the definitions of what the selected code uses, in brief first: a construction statement
+   whole when short, else its first line and its deciding keyword lines (``lr=``, ``shuffle=``);
+   a called same-file helper as its signature, the lines that switch mode or grad
+   (``model.eval()``, ``@torch.no_grad()``) and its ``return``, its whole body lower; the model
+   class as a header line, with ``forward``/``__init__`` only when the question or a finding in
+   the selection is about outputs, losses or architecture (``forward`` as signature + return
+   when only a finding is); loaders the selection only passes on rank below those it iterates;
+3. the rest of an enclosing epoch loop, the call sites of a selected function (for a class and
+   an architecture question, where it is built, as must-read), the other calls of a helper the
+   selection calls and the construction lines of the loaders they pass;
 4. the training loop and evaluation pass that share the selection's entities (evaluation only
    when asked about it or a finding concerns it);
 5. the import lines of the names used by what was kept.
 
 Candidates are added best first while the estimated token count stays under the budget and,
 with a selection in a file over ``LARGE_FILE_LINES`` lines, under ``LARGE_FILE_SHARE`` of the
-whole file (the must-include candidates are never dropped for that share). Overlapping ranges are
-deduplicated and ranges at most two lines apart merged, then rendered in file order with every line
-prefixed by its 1-based number (``>`` marks the selection). Findings in the selection come with
-their rule's *why* and *use instead*; other findings in the sent code as one-line summaries.
+whole file (the must-include candidates and the brief definitions the selected lines use are
+never dropped for that share). Outside the selection, comment lines, docstrings and long
+print/logging statements are left out (``context_layout``). Chosen rows are laid out in file
+order with every line prefixed by its 1-based number (``>`` marks the selection); rows up to
+``JOIN_GAP`` lines apart share one snippet, the lines between shown as one ``...`` line.
+Findings in the selection come with their rule's *why* and *use instead*; other findings in the
+sent code as one-line summaries.
 Small files are sent whole. Secrets are redacted before anything is rendered.
 """
 
