@@ -250,7 +250,8 @@ class SemanticModel:
     _entities_by_scope: dict[tuple[str, int], list[Entity]]
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for attributes not set yet: the lazily built tables above.
+        # Only called for attributes not set yet: the lazily built tables above. Not guarded by a
+        # lock: a model is used by one thread at a time (the analysis worker, then the LSP loop).
         if name in _SEMANTIC_TABLES and "_scope_of_assign" not in self.__dict__:
             self._build_semantics()
             return self.__dict__[name]
