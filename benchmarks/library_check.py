@@ -50,7 +50,7 @@ def run(target: Path, label: str, top: int, excludes: list[str]) -> None:
     internal = [line for line in stderr if "internal error" in line]
     skipped = [line for line in stderr if "skipped" in line or "cannot" in line or "not a valid" in line]
     files = len({row["filename"] for row in rows})
-    py_files = sum(1 for _ in target.rglob("*.py"))
+    py_files = sum(1 for path in target.rglob("*.py") if not set(path.parts) & set(excludes))
     counts = collections.Counter(row["code"] for row in rows)
     print(f"\n== {label}: {target}")
     print(f"   .py files under it: {py_files:,}; run time {elapsed:.1f} s; exit code {proc.returncode}")

@@ -77,8 +77,11 @@ class FitOnTestData(Rule):
         model = ctx.model
         for call in model.calls_named(_FIT_METHODS):
             method = model.method_name(call)
-            if call_receiver(call) is None:
+            receiver_node = call_receiver(call)
+            if receiver_node is None:
                 continue
+            if receiver_node.type == "identifier" and model.qualname(receiver_node) is not None:
+                continue  # a module function (`sqlite3.adapt(val)`), not a fitted object
             positional = call_arguments(call)
             kwargs = keyword_arguments(call)
             data = positional[0] if positional else (kwargs.get("X") or kwargs.get("x") or kwargs.get("texts"))
