@@ -243,7 +243,7 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
         if not any(literal in text for literal in _FORMAT_LITERALS[kind]):
             continue
         for m in pattern.finditer(text):
-            if not is_placeholder(m.group(0)):
+            if not is_placeholder(m.group(0)) and _token_body_looks_generated(kind, m.group(0)):
                 yield m.start(), m.end(), kind, None
     if "PRIVATE KEY-----" in text:
         for m in _PRIVATE_KEY.finditer(text):
@@ -255,6 +255,8 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
             password = m.group("password")
             if password.startswith(("$", "{", "%")) or is_placeholder(password):
                 continue  # "${TOKEN}", "{token}", "%s": filled in from elsewhere
+            if re.fullmatch(r"[a-z]{1,16}", password) and (password in _DOC_PASSWORDS or password == m.group("user")):
+                continue  # "user:password@host", "postgres:postgres@localhost": documentation and dev defaults
             yield m.start("password"), m.end("password"), "url_credentials", m.group("user")
     for pattern in _ASSIGNMENT_PATTERNS:
         if pattern is _KEYWORD_ASSIGNMENT:
@@ -320,8 +322,8 @@ def _kind_for_name(name: str, text: str, position: int) -> str | None:
         is_credential = True
     if "key" in words and any(word in words for word, _kind in _VENDOR_WORDS):
         is_credential = True  # `WANDB_KEY`, `OPENAI_KEY`, `hf_key`
-    if not is_credential:
-        return None
+    if not is_credential or "public" in words:
+        return None  # `publicKeyToken`, `public_key`: meant to be shared
     if "aws" in words and "secret" in words:
         return "aws_secret_access_key"
     for word, kind in _VENDOR_WORDS:
@@ -362,6 +364,22 @@ def _enclosing_vendor_call(text: str, position: int) -> str | None:
 
 
 _VENDOR_PREFIXES = ("hf_", "sk-", "api_org_")
+# Passwords that only ever appear in documentation examples and local development defaults.
+_DOC_PASSWORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "mypassword", "mypass", "secret", "postgres", "root", "admin", "guest", "test"}
+)
+
+
+def _token_body_looks_generated(kind: str, token: str) -> bool:
+    """Vendor tokens are generated: their body mixes digits with upper- and lower-case letters.
+    (`sk-toggleable__label-arrow`, a CSS class, shares the `sk-` prefix but is made of words.)"""
+    if kind not in ("openai", "anthropic", "huggingface"):
+        return True
+    body = re.sub(r"^(?:sk-ant-[A-Za-z0-9]{2,8}-|sk-(?:proj-|svcacct-|admin-)?|hf_)", "", token)
+    has_digit = any(c.isdigit() for c in body)
+    has_upper = any(c.isupper() for c in body)
+    has_lower = any(c.islower() for c in body)
+    return has_digit and (has_upper or has_lower) and (has_upper or sum(c.isdigit() for c in body) >= 4)
 
 
 def looks_random(value: str, min_length: int = 16) -> bool:
