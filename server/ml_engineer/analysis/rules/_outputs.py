@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -749,3 +749,17 @@ def loss_related(rule_ctx_related: Callable[[Node, str], Related], loss: LossCal
     if loss.definition is not None and loss.definition.id != loss.call.child_by_field_name("function").id:  # type: ignore[union-attr]
         related.append(rule_ctx_related(loss.definition, f"{LOSS_LABELS[loss.kind]} created here"))
     return related
+
+
+def fed_outputs(model: SemanticModel, loss_kind: str, output_kinds: set[str]) -> Iterator[tuple[LossCall, Output]]:
+    """Every `loss_kind` loss call whose input is an output of one of `output_kinds` (the shared
+    question of ML501/502/503/507; each rule only words the finding)."""
+    if not may_feed(model, loss_kind, output_kinds):
+        return  # the file spells no such loss or no producer of such an output
+    tracer = tracer_for(model)
+    for loss in tracer.loss_calls():
+        if loss.kind != loss_kind:
+            continue
+        output = tracer.output_of(loss.input)
+        if output is not None and output.kind in output_kinds:
+            yield loss, output

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ._outputs import LOSS_LABELS, loss_related, may_feed, short, tracer_for
+from ._outputs import LOSS_LABELS, fed_outputs, loss_related, short
 from .base import Rule, RuleContext
 
 
@@ -54,15 +54,7 @@ class SoftmaxBeforeCrossEntropy(Rule):
     fix_availability = "never"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if not may_feed(ctx.model, "cross_entropy", {"softmax", "log_softmax"}):
-            return  # the file spells no such loss or no producer of such an output
-        tracer = tracer_for(ctx.model)
-        for loss in tracer.loss_calls():
-            if loss.kind != "cross_entropy":
-                continue
-            output = tracer.output_of(loss.input)
-            if output is None or output.kind not in ("softmax", "log_softmax"):
-                continue
+        for loss, output in fed_outputs(ctx.model, "cross_entropy", {"softmax", "log_softmax"}):
             fed = short(loss.input)
             if output.kind == "softmax":
                 message = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ._outputs import LOSS_LABELS, loss_related, may_feed, short, tracer_for
+from ._outputs import LOSS_LABELS, fed_outputs, loss_related, short
 from .base import Rule, RuleContext
 
 
@@ -47,15 +47,7 @@ class SigmoidBeforeBceWithLogits(Rule):
     fix_availability = "never"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if not may_feed(ctx.model, "bce_with_logits", {"sigmoid"}):
-            return  # the file spells no such loss or no producer of such an output
-        tracer = tracer_for(ctx.model)
-        for loss in tracer.loss_calls():
-            if loss.kind != "bce_with_logits":
-                continue
-            output = tracer.output_of(loss.input)
-            if output is None or output.kind != "sigmoid":
-                continue
+        for loss, output in fed_outputs(ctx.model, "bce_with_logits", {"sigmoid"}):
             yield self.finding(
                 loss.call,
                 f"`{loss.label}` ({LOSS_LABELS[loss.kind]}) receives `{short(loss.input)}`, sigmoid "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ._outputs import LOSS_LABELS, loss_related, may_feed, short, tracer_for
+from ._outputs import LOSS_LABELS, fed_outputs, loss_related, short
 from .base import Rule, RuleContext
 
 
@@ -48,15 +48,7 @@ class NllWithoutLogSoftmax(Rule):
     fix_availability = "never"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if not may_feed(ctx.model, "nll", {"softmax", "raw"}):
-            return  # the file spells no such loss or no producer of such an output
-        tracer = tracer_for(ctx.model)
-        for loss in tracer.loss_calls():
-            if loss.kind != "nll":
-                continue
-            output = tracer.output_of(loss.input)
-            if output is None or output.kind not in ("softmax", "raw"):
-                continue
+        for loss, output in fed_outputs(ctx.model, "nll", {"softmax", "raw"}):
             what = "softmax probabilities" if output.kind == "softmax" else "raw logits"
             yield self.finding(
                 loss.call,
