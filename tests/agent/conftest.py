@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from fake_anthropic import FakeAnthropicServer  # noqa: E402
+from fake_anthropic.fixtures import api_env, fake_api  # noqa: E402
 
-# Looks like a real key so that a leak would also be caught by the secret detectors.
-TEST_KEY = "sk-ant-api03-Zq7TESTKEYw3rT9yU2iO5pA8sD1fG4hJ6kL0zX3cV7bN9mQ2wE5rT8yU1iO4pA7sD0f-AA"
-
-
-@pytest.fixture
-def fake_api() -> Iterator[FakeAnthropicServer]:
-    server = FakeAnthropicServer(expected_key=TEST_KEY)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def api_env(fake_api: FakeAnthropicServer) -> dict[str, str]:
-    return {"ANTHROPIC_API_KEY": TEST_KEY, "ANTHROPIC_BASE_URL": fake_api.base_url}
+__all__ = ["api_env", "fake_api"]

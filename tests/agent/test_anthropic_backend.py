@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
 
 from fake_anthropic import FakeAnthropicServer, Reply
+from fake_anthropic.fixtures import TEST_KEY
 from ml_engineer.agent import (
     AgentSettings,
     AskCancelled,

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEST_KEY
 
 from fake_anthropic import FakeAnthropicServer, Reply
+from fake_anthropic.fixtures import TEST_KEY
 from ml_engineer.cli.ask import parse_location
 from ml_engineer.cli.main import main
 

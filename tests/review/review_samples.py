@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Looks like a real key so that a leak would also be caught by the secret detectors.
-TEST_KEY = "sk-ant-api03-Zq7TESTKEYw3rT9yU2iO5pA8sD1fG4hJ6kL0zX3cV7bN9mQ2wE5rT8yU1iO4pA7sD0f-AA"
+from fake_anthropic.fixtures import TEST_KEY
+
+__all__ = ["TEST_KEY"]
+
 HF_SECRET = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
 
 TRAIN = f'''import torch
