@@ -68,9 +68,7 @@ class TorchLoadUnsafe(Rule):
     fix_availability = "sometimes"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for call in ctx.model.calls_named([name for name in ctx.model.callee_names() if "load" in name]):
-            if "load" not in (ctx.model.method_name(call) or "") or ctx.model.qualname(call) not in _LOADERS:
-                continue
+        for call in ctx.model.calls_to(_LOADERS):
             if has_splat_arguments(call):
                 continue
             weights_only = keyword_arguments(call).get("weights_only")

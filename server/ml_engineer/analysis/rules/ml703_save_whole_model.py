@@ -59,9 +59,7 @@ class SaveWholeModel(Rule):
     fix_availability = "always"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for call in ctx.model.calls_named([name for name in ctx.model.callee_names() if "save" in name]):
-            if "save" not in (ctx.model.method_name(call) or "") or ctx.model.qualname(call) not in _SAVERS:
-                continue
+        for call in ctx.model.calls_to(_SAVERS):
             obj = unwrap(argument(call, 0, "obj"))
             if obj is None:
                 continue
