@@ -43,13 +43,7 @@ def render_api_hover(entry: ApiEntry, argument: str | None = None) -> str:
     if other_arguments:
         lines += ["", "**Key arguments**", ""]
         lines += [f"- `{name}`: {text}" for name, text in other_arguments.items()]
-    if entry.pitfalls:
-        lines += ["", "**Pitfalls**", "", *_pitfall_lines(entry.pitfalls)]
-    if entry.example:
-        lines += ["", "**Example**", "", *_example_block(entry.example)]
-    if entry.references:
-        lines += ["", "**References**", "", *_references(entry.references)]
-    return "\n".join(lines).strip() + "\n"
+    return _with_common_sections(lines, entry)
 
 
 def render_method_hover(entry: MethodEntry) -> str:
@@ -57,6 +51,11 @@ def render_method_hover(entry: MethodEntry) -> str:
     lines = [f"**`{entry.entity_kind}.{entry.method}()`** — {entry.summary}"]
     if entry.details:
         lines += ["", entry.details]
+    return _with_common_sections(lines, entry)
+
+
+def _with_common_sections(lines: list[str], entry: ApiEntry | MethodEntry) -> str:
+    """Append the pitfalls, example and references every hover ends with, and join."""
     if entry.pitfalls:
         lines += ["", "**Pitfalls**", "", *_pitfall_lines(entry.pitfalls)]
     if entry.example:
