@@ -2,14 +2,8 @@
 # Sets up a virtualenv and runs the main job: analysis of examples/ and an offline answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-# This machine's pip config names extra local indexes; their "ignored" warnings are noise.
-quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
-quiet_pip install -q --upgrade pip >/dev/null
-quiet_pip install -q -e .
+source scripts/venv.sh
+ensure_venv "."
 echo "== ml-engineer check examples/"
 .venv/bin/ml-engineer check examples/ || true
 echo

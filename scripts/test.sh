@@ -4,14 +4,8 @@
 # and the VS Code extension's unit tests and build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
-fi
-# This machine's pip config names extra local indexes; their "ignored" warnings are noise.
-quiet_pip() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
-quiet_pip install -q --upgrade pip >/dev/null
-quiet_pip install -q -e '.[test]'
+source scripts/venv.sh
+ensure_venv ".[test]"
 echo "== ruff"; .venv/bin/ruff check server tests benchmarks scripts
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
