@@ -17,10 +17,12 @@ from typing import Any, TypeVar
 from tree_sitter import Node, Tree
 
 from . import known_apis as apis
+from .entity_table import EntityTable
 from .imports import FRAMEWORK_ROOTS, ImportTable, canonical
 from .parsing import index_nodes
 from .source import SourceText
 from .syntax import (
+    assignment_parts,
     assignment_targets,
     assignment_value,
     call_arguments,
@@ -203,7 +205,7 @@ _T = TypeVar("_T")
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 _SEMANTIC_TABLES = frozenset({
     "classes", "functions", "_functions_by_node", "_local_calls", "_local_starts", "assignments",
-    "_assignments_by_scope", "_scope_of_assign", "entities", "_entities_by_scope",
+    "_assignments_by_scope", "_scope_of_assign", "entities",
 })
 
 
@@ -234,6 +236,9 @@ class SemanticModel:
         self._build_scopes()
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
         self._effect_cache: dict[int, Effect | None] = {}
+        # While an assignment is being classified: its start byte. Lookups then see only the
+        # bindings made before it (see `entity_table`).
+        self._horizon: int | None = None
         # Classes, functions, bindings, entities and effect summaries are built together on first
         # use (`__getattr__`): a file no rule asks about (no ML code) pays only for the parse and index.
 
@@ -246,8 +251,7 @@ class SemanticModel:
     assignments: dict[str, list[Node]]
     _assignments_by_scope: dict[tuple[str, int], list[Node]]
     _scope_of_assign: dict[int, int]
-    entities: dict[str, list[Entity]]
-    _entities_by_scope: dict[tuple[str, int], list[Entity]]
+    entities: EntityTable
 
     def __getattr__(self, name: str) -> Any:
         # Only called for attributes not set yet: the lazily built tables above. Not guarded by a
@@ -268,12 +272,13 @@ class SemanticModel:
         self.assignments = {}
         self._assignments_by_scope = {}
         self._scope_of_assign = {}
-        self.entities = {}
-        self._entities_by_scope = {}
+        self.entities = EntityTable(
+            self.assignments, self.index.get("assign", []), self._scope_of_assign, self._classify_assignment
+        )
         self._build_classes_and_functions()
         self._local_calls = self._calls_with_names({info.name for info in self._functions_by_node.values()})
         self._local_starts = [call.start_byte for call in self._local_calls]
-        self._build_assignments_and_entities()
+        self._build_assignments()
         self._build_function_summaries()
 
     # --- basics ------------------------------------------------------------------------------
@@ -577,53 +582,71 @@ class SemanticModel:
 
     # --- assignments and entities ------------------------------------------------------------
 
-    def _build_assignments_and_entities(self) -> None:
+    def _build_assignments(self) -> None:
+        # Bindings only: what each assignment binds is classified on demand (`entity_table`).
+        data = self.source.data
+        scope_of_assign = self._scope_of_assign
+        assignments = self.assignments
+        by_scope = self._assignments_by_scope
         for assign in self.index.get("assign", []):
-            targets = assignment_targets(assign)
-            value = assignment_value(assign)
-            scope_id = self.scope_of(assign).id
-            self._scope_of_assign[assign.id] = scope_id
-            for target in targets:
+            scope_id = scope_of_assign[assign.id] = self.scope_of(assign).id
+            left = assign.child_by_field_name("left")
+            right = assign.child_by_field_name("right") if left is not None and left.type == "identifier" else None
+            if right is not None and right.type != "assignment":
+                # `name = value`, most assignments: no chain to follow, the name is the source text.
+                name = data[left.start_byte : left.end_byte].decode("utf-8", errors="replace")
+                assignments.setdefault(name, []).append(assign)
+                by_scope.setdefault((name, scope_id), []).append(assign)
+                continue
+            for target in assignment_targets(assign):
                 dotted = dotted_name(target)
                 if dotted is not None:
-                    self.assignments.setdefault(dotted, []).append(assign)
-                    self._assignments_by_scope.setdefault((dotted, scope_id), []).append(assign)
-            if value is None:
-                continue
-            if len(targets) == 1:
-                if dotted is not None:  # the single target's name, from the loop above
-                    self._classify(dotted, value, assign)
-            else:
-                self._classify_tuple(targets, value, assign)
+                    assignments.setdefault(dotted, []).append(assign)
+                    by_scope.setdefault((dotted, scope_id), []).append(assign)
+
+    def _classify_assignment(self, assign: Node) -> list[Entity]:
+        """The entities `assign` binds, judged with only the bindings made before it in view."""
+        targets, value = assignment_parts(assign)
+        if value is None:
+            return []
+        saved, self._horizon = self._horizon, assign.start_byte
+        try:
+            if len(targets) != 1:
+                return self._classify_tuple(targets, value, assign)
+            dotted = dotted_name(targets[0])
+            found = self._classify(dotted, value, assign) if dotted is not None else None
+            return [found] if found is not None else []
+        finally:
+            self._horizon = saved
 
     def scope_id_of_assignment(self, assign: Node) -> int:
         """`scope_of(assign).id` of an indexed assignment, as recorded while building the bindings."""
         return self._scope_of_assign[assign.id]
 
-    def _classify(self, name: str, value: Node, assign: Node) -> None:
+    def _classify(self, name: str, value: Node, assign: Node) -> Entity | None:
         value = unwrap(value) or value
         kind, qualname = self.kind_of_expression(value)
         if kind is None:
-            return
+            return None
         split = split_of_name(name) if kind == "loader" else None
         if kind == "loader" and split is None and value.type == "call":
             positional = call_arguments(value)
             dataset = positional[0] if positional else keyword_arguments(value).get("dataset")
             if dataset is not None:
                 split = split_of_name(text(dataset))
-        self._add_entity(Entity(name, kind, value, qualname, assign, split))
+        return Entity(name, kind, value, qualname, assign, split)
 
-    def _classify_tuple(self, targets: list[Node], value: Node, assign: Node) -> None:
+    def _classify_tuple(self, targets: list[Node], value: Node, assign: Node) -> list[Entity]:
         # `model, opt, loader = accelerator.prepare(model, opt, loader)` keeps each kind.
         value = unwrap(value) or value
         func = value.child_by_field_name("function") if value.type == "call" else None
         if func is not None and func.type == "identifier" and text(func) in self.functions:
-            self._classify_unpacked_factory(value, assign, self.functions[text(func)])
-            return
+            return self._classify_unpacked_factory(value, assign, self.functions[text(func)])
         if value.type != "call" or call_method_name(value) not in ("prepare", "initialize"):
-            return
+            return []
         args_node = value.child_by_field_name("arguments")
         args = [a for a in args_node.named_children if a.type != "keyword_argument"] if args_node is not None else []
+        found: list[Entity] = []
         for target, arg in zip(targets, args, strict=False):
             target_name = dotted_name(target)
             arg_name = dotted_name(arg)
@@ -632,26 +655,24 @@ class SemanticModel:
             kind = self.kind_of_name(arg_name, assign)
             if kind is not None:
                 split = split_of_name(target_name) if kind == "loader" else None
-                self._add_entity(Entity(target_name, kind, arg, None, assign, split))
+                found.append(Entity(target_name, kind, arg, None, assign, split))
+        return found
 
-    def _classify_unpacked_factory(self, value: Node, assign: Node, factory: FunctionInfo) -> None:
+    def _classify_unpacked_factory(self, value: Node, assign: Node, factory: FunctionInfo) -> list[Entity]:
         # `tokenizer, encoder = load_text_encoder()` where the helper returns `tok, enc`.
         left = assign.child_by_field_name("left")
         if left is None or left.type not in ("pattern_list", "tuple_pattern"):
-            return
+            return []
+        found: list[Entity] = []
         for position, target in enumerate(left.named_children):
             target_name = dotted_name(target)
             if target_name is None:
-                return  # starred or nested targets shift positions
+                break  # starred or nested targets shift positions
             kind, qual = self._returned_kind(factory, position)
             if kind is not None:
                 split = split_of_name(target_name) if kind == "loader" else None
-                self._add_entity(Entity(target_name, kind, value, qual, assign, split))
-
-    def _add_entity(self, entity: Entity) -> None:
-        self.entities.setdefault(entity.name, []).append(entity)
-        scope_id = self._scope_of_assign.get(entity.assignment.id, self.root.id)
-        self._entities_by_scope.setdefault((entity.name, scope_id), []).append(entity)
+                found.append(Entity(target_name, kind, value, qual, assign, split))
+        return found
 
     def kind_of_expression(self, value: Node) -> tuple[str | None, str | None]:
         """Classify a value expression (usually a constructor call)."""
@@ -706,7 +727,7 @@ class SemanticModel:
 
     def _returned_kind(self, info: FunctionInfo, element: int | None = None) -> tuple[str | None, str | None]:
         """Kind of what a same-file factory returns (its `element`-th item), when every `return` agrees."""
-        key = ("returned_kind", info.node.id, element)
+        key = ("returned_kind", info.node.id, element, self._horizon)
         if key in self._memo:
             return self._memo[key]
         self._memo[key] = (None, None)  # recursion guard
@@ -742,32 +763,23 @@ class SemanticModel:
 
     def entity(self, name: str, at: Node | None = None) -> Entity | None:
         """The entity bound to dotted `name`, preferring the closest preceding binding in scope."""
-        candidates = self.entities.get(name)
-        if not candidates:
+        if name not in self.assignments:
             return None
-        if at is None or len(candidates) == 1:
-            return candidates[-1]
-        scope_id = self.scope_of(at).id
+        table, horizon = self.entities, self._horizon
+        candidates, starts, count = table.visible(name, horizon)
+        if not count:
+            return None
+        if at is None or count == 1:
+            return candidates[count - 1]
         position = at.start_byte
-        chosen = self._last_entity_before(self._entities_by_scope.get((name, scope_id), []), position)
+        chosen = _last_before(*table.visible_in_scope(name, self.scope_of(at).id, horizon), position)
         if chosen is not None:
             return chosen
-        module_level = self._entities_by_scope.get((name, self.root.id), [])
         return (
-            self._last_entity_before(module_level, position)
-            or self._last_entity_before(candidates, position)
+            _last_before(*table.visible_in_scope(name, self.root.id, horizon), position)
+            or _last_before(candidates, starts, count, position)
             or candidates[0]
         )
-
-    def _last_entity_before(self, entities: list[Entity], position: int) -> Entity | None:
-        # entities are in document order; their start bytes are cached once the model is built
-        if not entities:
-            return None
-        starts = self._starts.get(id(entities))
-        if starts is None or len(starts) != len(entities):
-            starts = self._starts[id(entities)] = [e.assignment.start_byte for e in entities]
-        index = bisect.bisect_right(starts, position)
-        return entities[index - 1] if index else None
 
     def kind_of_name(self, name: str, at: Node | None = None) -> str | None:
         """Entity kind of a dotted name: from its binding, else from what people call such names."""
@@ -1168,6 +1180,12 @@ def _kind_of_qualname(qual: str) -> tuple[str | None, str | None]:
     if apis.is_model_constructor(qual):
         return "model", qual
     return None, None
+
+
+def _last_before(entities: list[Entity], starts: list[int], count: int, position: int) -> Entity | None:
+    """The last of the first `count` entities bound at or before `position`."""
+    index = bisect.bisect_right(starts, position, 0, count)
+    return entities[index - 1] if index else None
 
 
 def _slice(nodes: list[Node], starts: list[int], container: Node) -> list[Node]:

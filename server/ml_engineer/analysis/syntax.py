@@ -228,6 +228,23 @@ def assignment_targets(assign: Node) -> list[Node]:
     return targets
 
 
+def assignment_parts(assign: Node) -> tuple[list[Node], Node | None]:
+    """`(assignment_targets(assign), assignment_value(assign))` in one descent of the chain."""
+    targets: list[Node] = []
+    node = assign
+    while True:
+        left = node.child_by_field_name("left")
+        if left is not None:
+            if left.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+                targets.extend(left.named_children)
+            else:
+                targets.append(left)
+        right = node.child_by_field_name("right")
+        if right is None or right.type != "assignment":
+            return targets, right
+        node = right
+
+
 def assignment_value(assign: Node) -> Node | None:
     node = assign
     while node.type == "assignment":
