@@ -592,7 +592,7 @@ class SemanticModel:
             scope_id = scope_of_assign[assign.id] = self.scope_of(assign).id
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right") if left is not None and left.type == "identifier" else None
-            if right is not None and right.type != "assignment":
+            if left is not None and right is not None and right.type != "assignment":
                 # `name = value`, most assignments: no chain to follow, the name is the source text.
                 name = data[left.start_byte : left.end_byte].decode("utf-8", errors="replace")
                 assignments.setdefault(name, []).append(assign)
