@@ -925,15 +925,26 @@ class SemanticModel:
         return effects
 
     def _build_function_summaries(self) -> None:
+        # One sweep over the effect and helper calls, crediting every function whose body holds the
+        # call (nested functions' calls count for the functions around them too), instead of
+        # slicing the calls once per function.
+        body_starts: dict[int, int] = {}
         for info in self._functions_by_node.values():
             body = info.node.child_by_field_name("body")
-            if body is None:
+            if body is not None:
+                body_starts[info.node.id] = body.start_byte
+        for call in self._effect_calls:
+            effect = self.effect_of_call(call)
+            if effect is not None:
+                for info in self._functions_with_body_around(call, body_starts):
+                    info.effects.add(effect.kind)
+        for call in self._local_calls:
+            helper = self.resolve_local_function(call)
+            if helper is None or _is_inside(call, helper.node):
                 continue
-            for effect in self.effects_in(body):
-                info.effects.add(effect.kind)
-            for _call, callee in self.helper_calls_in(body):
-                if callee is not info:
-                    info.callees.add(callee.qualname)
+            for info in self._functions_with_body_around(call, body_starts):
+                if helper is not info:
+                    info.callees.add(helper.qualname)
         # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`.
         changed = True
         rounds = 0
@@ -949,6 +960,19 @@ class SemanticModel:
                     info.effects |= target.effects
                     if len(info.effects) != before:
                         changed = True
+
+    def _functions_with_body_around(self, call: Node, body_starts: dict[int, int]) -> Iterator[FunctionInfo]:
+        start, end = call.start_byte, call.end_byte
+        position = self._scope_position(start, end) if start != end else -1
+        while position >= 0:
+            if self._scope_types[position] == "function_definition":
+                node_id = self._scope_ids[position]
+                body_start = body_starts.get(node_id)
+                if body_start is not None and body_start <= start:
+                    info = self._functions_by_node.get(node_id)
+                    if info is not None:
+                        yield info
+            position = self._scope_parents[position]
 
     def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
         result = []
