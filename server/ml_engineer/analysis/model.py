@@ -199,6 +199,7 @@ _EFFECT_METHODS = frozenset({
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_CALLEE = re.compile(rb"(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
@@ -482,7 +483,17 @@ class SemanticModel:
         data = self.source.data
         names: list[str | None] = []
         append = names.append
-        for call in self.calls:
+        starts = self._call_starts
+        last = len(starts) - 1
+        for position, call in enumerate(self.calls):
+            start = starts[position]
+            # A call no other call starts with (not `a.f().g()`) whose text opens `a.b.name(` has
+            # `name` as its callee: read it from the bytes instead of two child lookups.
+            if (position == 0 or starts[position - 1] != start) and (position == last or starts[position + 1] != start):
+                plain = _PLAIN_CALLEE.match(data, start)
+                if plain is not None:
+                    append(plain.group(1).decode())
+                    continue
             func = call.child_by_field_name("function")
             kind = func.type if func is not None else None
             if kind == "attribute":
