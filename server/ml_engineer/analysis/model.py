@@ -141,11 +141,15 @@ class FunctionInfo:
     name: str
     qualname: str  # "Trainer.fit" or "train_one_epoch"
     owner: ClassInfo | None
-    params: list[str]
     decorator_names: list[str]
     effects: set[str] = field(default_factory=set)  # effects of calls made directly in the body
     callees: set[str] = field(default_factory=set)  # qualnames of same-file functions called
     grad_mode: str | None = None  # "no_grad" | "enable_grad" from a decorator
+
+    @cached_property
+    def params(self) -> list[str]:
+        # Read on demand: rules ask for the parameters of a few functions, not of all of them.
+        return parameter_names(self.node)
 
 
 @dataclass
@@ -456,7 +460,6 @@ class SemanticModel:
                 name=name,
                 qualname=qualname,
                 owner=owner,
-                params=parameter_names(node),
                 decorator_names=decorator_names,
                 grad_mode=grad_mode,
             )
