@@ -605,18 +605,21 @@ class SemanticModel:
         for assign in self.index.get("assign", []):
             scope_id = scope_of_assign[assign.id] = self.scope_of(assign).id
             left = assign.child_by_field_name("left")
-            right = assign.child_by_field_name("right") if left is not None and left.type == "identifier" else None
-            if left is not None and right is not None and right.type != "assignment":
-                # `name = value`, most assignments: no chain to follow, the name is the source text.
-                name = data[left.start_byte : left.end_byte].decode("utf-8", errors="replace")
-                assignments.setdefault(name, []).append(assign)
-                by_scope.setdefault((name, scope_id), []).append(assign)
-                continue
-            for target in assignment_targets(assign):
-                dotted = dotted_name(target)
-                if dotted is not None:
-                    assignments.setdefault(dotted, []).append(assign)
-                    by_scope.setdefault((dotted, scope_id), []).append(assign)
+            right = assign.child_by_field_name("right")
+            names: list[str | None]
+            if left is None or (right is not None and right.type == "assignment"):
+                names = [dotted_name(target) for target in assignment_targets(assign)]  # `a = b = c`
+            elif left.type == "identifier":
+                # `name = value`, most assignments: the name is the source text.
+                names = [data[left.start_byte : left.end_byte].decode("utf-8", errors="replace")]
+            elif left.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+                names = [dotted_name(target) for target in left.named_children]
+            else:
+                names = [dotted_name(left)]
+            for name in names:
+                if name is not None:
+                    assignments.setdefault(name, []).append(assign)
+                    by_scope.setdefault((name, scope_id), []).append(assign)
 
     def _classify_assignment(self, assign: Node) -> list[Entity]:
         """The entities `assign` binds, judged with only the bindings made before it in view."""
