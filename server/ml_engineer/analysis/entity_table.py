@@ -52,7 +52,7 @@ class EntityTable(Mapping[str, list["Entity"]]):
         self,
         assignments: dict[str, list[Node]],
         all_assignments: list[Node],
-        scope_of_assignment: dict[int, int],
+        scope_of_assignment: Callable[[Node], int],
         classify: Callable[[Node], list[Entity]],
     ) -> None:
         self._assignments = assignments  # dotted target name -> assignments binding it, in order
@@ -87,7 +87,7 @@ class EntityTable(Mapping[str, list["Entity"]]):
             for entity in self._of_assignment(assign):
                 if entity.name == name:
                     self._by_name.setdefault(name, _Bindings()).add(entity)
-                    scope = self._scope_of[assign.id]
+                    scope = self._scope_of(assign)
                     self._by_scope.setdefault((name, scope), _Bindings()).add(entity)
 
     def visible(self, name: str, horizon: int | None = None) -> tuple[list[Entity], list[int], int]:

@@ -254,7 +254,7 @@ class SemanticModel:
     _local_calls: list[Node]
     _local_starts: list[int]
     assignments: dict[str, list[Node]]
-    _assignments_by_scope: dict[tuple[str, int], list[Node]]
+    _assignments_by_scope: dict[str, dict[int, list[Node]]]  # name -> scope id -> assignments (on demand)
     _scope_of_assign: dict[int, int]
     entities: EntityTable
 
@@ -278,7 +278,7 @@ class SemanticModel:
         self._assignments_by_scope = {}
         self._scope_of_assign = {}
         self.entities = EntityTable(
-            self.assignments, self.index.get("assign", []), self._scope_of_assign, self._classify_assignment
+            self.assignments, self.index.get("assign", []), self.scope_id_of_assignment, self._classify_assignment
         )
         self._build_classes_and_functions()
         self._local_calls = self._calls_with_names({info.name for info in self._functions_by_node.values()})
@@ -599,11 +599,8 @@ class SemanticModel:
     def _build_assignments(self) -> None:
         # Bindings only: what each assignment binds is classified on demand (`entity_table`).
         data = self.source.data
-        scope_of_assign = self._scope_of_assign
         assignments = self.assignments
-        by_scope = self._assignments_by_scope
         for assign in self.index.get("assign", []):
-            scope_id = scope_of_assign[assign.id] = self.scope_of(assign).id
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
             names: list[str | None]
@@ -619,7 +616,6 @@ class SemanticModel:
             for name in names:
                 if name is not None:
                     assignments.setdefault(name, []).append(assign)
-                    by_scope.setdefault((name, scope_id), []).append(assign)
 
     def _classify_assignment(self, assign: Node) -> list[Entity]:
         """The entities `assign` binds, judged with only the bindings made before it in view."""
@@ -637,8 +633,20 @@ class SemanticModel:
             self._horizon = saved
 
     def scope_id_of_assignment(self, assign: Node) -> int:
-        """`scope_of(assign).id` of an indexed assignment, as recorded while building the bindings."""
-        return self._scope_of_assign[assign.id]
+        """`scope_of(assign).id`, computed once per assignment (only for the assignments lookups reach)."""
+        scope_id = self._scope_of_assign.get(assign.id)
+        if scope_id is None:
+            scope_id = self._scope_of_assign[assign.id] = self.scope_of(assign).id
+        return scope_id
+
+    def _assignments_in_scope(self, name: str, scope_id: int) -> list[Node]:
+        """Assignments binding `name` made in the scope `scope_id` (grouped per name on first use)."""
+        by_scope = self._assignments_by_scope.get(name)
+        if by_scope is None:
+            by_scope = self._assignments_by_scope[name] = {}
+            for assign in self.assignments.get(name, ()):
+                by_scope.setdefault(self.scope_id_of_assignment(assign), []).append(assign)
+        return by_scope.get(scope_id, [])
 
     def _classify(self, name: str, value: Node, assign: Node) -> Entity | None:
         value = unwrap(value) or value
@@ -839,9 +847,9 @@ class SemanticModel:
         if name not in self.assignments:
             return None
         scope_id = self.scope_of(at).id
-        chosen = self._last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
+        chosen = self._last_node_before(self._assignments_in_scope(name, scope_id), at.start_byte)
         if chosen is None and scope_id != self.root.id:
-            chosen = self._last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
+            chosen = self._last_node_before(self._assignments_in_scope(name, self.root.id), at.start_byte)
         if chosen is None:
             return None
         targets = assignment_targets(chosen)
@@ -854,9 +862,9 @@ class SemanticModel:
         if name not in self.assignments:
             return None
         scope_id = self.scope_of(at).id
-        chosen = self._last_node_before(self._assignments_by_scope.get((name, scope_id), []), at.start_byte)
+        chosen = self._last_node_before(self._assignments_in_scope(name, scope_id), at.start_byte)
         if chosen is None and scope_id != self.root.id:
-            chosen = self._last_node_before(self._assignments_by_scope.get((name, self.root.id), []), at.start_byte)
+            chosen = self._last_node_before(self._assignments_in_scope(name, self.root.id), at.start_byte)
         left = chosen.child_by_field_name("left") if chosen is not None else None
         value = assignment_value(chosen) if chosen is not None else None
         if left is None or value is None or left.type not in ("pattern_list", "tuple_pattern"):
