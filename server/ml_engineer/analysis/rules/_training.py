@@ -7,7 +7,7 @@ import re
 
 from tree_sitter import Node
 
-from ..model import Effect, FunctionInfo, LoopInfo, SemanticModel
+from ..model import _EFFECT_METHODS, Effect, FunctionInfo, LoopInfo, SemanticModel
 from ..source import Span
 from ..syntax import call_arguments, dotted_name, is_inside, text
 
@@ -16,6 +16,36 @@ _UNIT_TYPES = frozenset({"for_statement", "while_statement", "function_definitio
 _STEP_KINDS = frozenset({"opt_step", "scaler_step"})
 # Helpers from other files that clear gradients (`reset_grads(model)`, `clear_gradients()`).
 _CLEARS_GRAD_NAME = re.compile(r"(zero|clear|reset|free)_?grad|grads?_?(zero|clear|reset)|_foreach_zero_")
+# Method names that `SemanticModel.effect_of_call` turns into each effect kind (see `_compute_effect`):
+# a rule that wants only some kinds iterates `model.calls_named(...)` of these instead of every call.
+ZERO_GRAD_METHODS = frozenset({"zero_grad", "clear_grad", "clear_gradients", "zero_"})
+STEP_METHODS = frozenset({"step"})  # opt_step, scaler_step, sched_step
+BACKWARD_METHODS = frozenset({"backward"})
+SCALER_UPDATE_METHODS = frozenset({"update"})
+
+
+def effect_or_local_calls_in(model: SemanticModel, region: Node) -> list[Node]:
+    """`model.calls_in(region)` narrowed to the calls that can matter to training-loop reasoning.
+
+    `effect_of_call` gives an effect only to calls named like an effect method, and
+    `resolve_local_function` resolves only calls named like a same-file function: every other call
+    yields nothing in the loops below, so skipping them keeps the answers and their order.
+    """
+    calls, starts = model.memo("_training.effect_or_local_calls", lambda: _effect_or_local_calls(model))
+    end = region.end_byte
+    lo = bisect.bisect_left(starts, region.start_byte)
+    hi = bisect.bisect_left(starts, end)
+    return [call for call in calls[lo:hi] if call.end_byte <= end]
+
+
+def _effect_or_local_calls(model: SemanticModel) -> tuple[list[Node], list[int]]:
+    calls = model.calls_named(_EFFECT_METHODS | local_function_names(model))  # document order, no repeats
+    return calls, [call.start_byte for call in calls]
+
+
+def local_function_names(model: SemanticModel) -> frozenset[str]:
+    """Names of the same-file functions and methods (`model.local_function_calls()` matches these)."""
+    return model.memo("_training.local_function_names", lambda: frozenset(info.name for info in model.functions.values()))
 
 
 def iteration_unit(node: Node) -> Node:
@@ -80,7 +110,7 @@ def step_target(effect: Effect) -> str | None:
 def ordered_effects(model: SemanticModel, region: Node) -> list[Effect]:
     """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds."""
     result: list[Effect] = []
-    for call in model.calls_in(region):
+    for call in effect_or_local_calls_in(model, region):
         effect = model.effect_of_call(call)
         if effect is not None:
             result.append(effect)
@@ -99,25 +129,47 @@ def is_step(effect: Effect) -> bool:
 def clears_grads_in(model: SemanticModel, region: Node, seen: set[int] | None = None) -> bool:
     """Does `region` clear gradients: `zero_grad()`, `p.grad = None`, `p.grad.zero_()`, a helper that does?"""
     seen = seen if seen is not None else set()
+    clearing_names = _clearing_names(model)
+    local_names = local_function_names(model)
     for call in model.calls_in(region):
-        effect = model.effect_of_call(call)
-        if effect is not None and effect.kind == "zero_grad":
+        # `method_name` is the attribute of an attribute callee and the text of an identifier one,
+        # read from the model's table; other callees (`fns[0](p)`, `getattr(m, "zero_grad")()`) are
+        # matched on their whole text, as written.
+        name = model.method_name(call)
+        if name is None:
+            if _CLEARS_GRAD_NAME.search(text(call.child_by_field_name("function"))):
+                return True
+            continue
+        if name in clearing_names:
             return True
-        func = call.child_by_field_name("function")
-        name = text(func.child_by_field_name("attribute")) if func is not None and func.type == "attribute" else text(func)
-        if _CLEARS_GRAD_NAME.search(name):
-            return True
+        if name in ZERO_GRAD_METHODS:
+            effect = model.effect_of_call(call)
+            if effect is not None and effect.kind == "zero_grad":
+                return True
+        if name not in local_names:
+            continue
         helper = model.resolve_local_function(call)
         if helper is not None and helper.node.id not in seen and not is_inside(call, helper.node):
             seen.add(helper.node.id)
             if "zero_grad" in helper.effects or clears_grads_in(model, helper.node, seen):
                 return True
+    data = model.source.data
     for capture in ("assign", "augassign"):
         for assign in model.nodes_in(capture, region):
+            if data.find(b"grad", assign.start_byte, assign.end_byte) < 0:
+                continue  # no `.grad` target can be written here
             left = assign.child_by_field_name("left")
             if left is not None and left.type == "attribute" and text(left.child_by_field_name("attribute")) == "grad":
                 return True
     return False
+
+
+def _clearing_names(model: SemanticModel) -> frozenset[str]:
+    """The file's callee names that look like clearing gradients (`reset_grads`, `zero_grad`), found once."""
+    return model.memo(
+        "_training.clearing_names",
+        lambda: frozenset(name for name in model.callee_names() if _CLEARS_GRAD_NAME.search(name)),
+    )
 
 
 def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopInfo]) -> set[str]:
@@ -156,14 +208,7 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         return False
     seen.add(helper.qualname)
     kinds: set[str] = set()
-    # Only calls named like an effect or a same-file function can add kinds below.
-    relevant = model.memo(
-        "training.effect_or_local_call_ids",
-        lambda: {call.id for call in model.effect_calls()} | {call.id for call in model.local_function_calls()},
-    )
-    for call in model.calls_in(helper.node):
-        if call.id not in relevant:
-            continue
+    for call in effect_or_local_calls_in(model, helper.node):  # the only calls that can add kinds below
         if model.enclosing_loops(call) and model.enclosing_function(call) is helper:
             continue
         effect = model.effect_of_call(call)
