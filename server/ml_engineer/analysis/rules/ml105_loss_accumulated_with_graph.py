@@ -89,10 +89,12 @@ class LossAccumulatedWithGraph(Rule):
         if not model.calls_named(("backward",)):
             return  # `_in_training_context` needs a backward() somewhere in the file
         for node, accumulator, value in _accumulations(model):
-            if model.grad_mode_at(node) == "no_grad":
+            # Cheapest test first (all are pure): most totals (`correct += ...`) sit outside a
+            # backpropagating loop.
+            if not _in_training_context(model, node, accumulator) or model.grad_mode_at(node) == "no_grad":
                 continue
             loss_ref = _loss_reference(model, value, node, 0)
-            if loss_ref is None or not _in_training_context(model, node, accumulator):
+            if loss_ref is None:
                 continue
             if _backpropagated(model, node, accumulator):
                 continue  # a multi-term loss summed before backward() is intended
@@ -110,12 +112,15 @@ class LossAccumulatedWithGraph(Rule):
 
 def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
     """(statement or call, accumulator text, accumulated expression)."""
-    for aug in model.index.get("augassign", []):
+    # The operator token lies inside the statement: a statement without its bytes is no
+    # accumulation, decided by a bisect over the file's `+` positions instead of reading the tree.
+    data = model.source.data
+    for aug in _spanning(model.index.get("augassign", []), [match.start() for match in re.finditer(rb"\+=", data)]):
         operator = aug.child_by_field_name("operator")
         left, right = aug.child_by_field_name("left"), aug.child_by_field_name("right")
         if operator is not None and text(operator) == "+=" and left is not None and right is not None:
             yield aug, text(left), right
-    for assign in model.index.get("assign", []):
+    for assign in _spanning(model.index.get("assign", []), [match.start() for match in re.finditer(rb"\+", data)]):
         left, right = assign.child_by_field_name("left"), unwrap(assign.child_by_field_name("right"))
         if left is None or right is None or right.type != "binary_operator":
             continue
@@ -133,6 +138,20 @@ def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
         args = call_arguments(call)
         if receiver is not None and len(args) == 1:
             yield call, text(receiver), args[0]
+
+
+def _spanning(nodes: list[Node], positions: list[int]) -> list[Node]:
+    """The `nodes` (in order) that span at least one of the sorted byte `positions`."""
+    if not positions:
+        return []
+    count = len(positions)
+    bisect_left = bisect.bisect_left
+    result = []
+    for node in nodes:
+        index = bisect_left(positions, node.start_byte)
+        if index < count and positions[index] < node.end_byte:
+            result.append(node)
+    return result
 
 
 def _loss_reference(model: SemanticModel, expr: Node | None, at: Node, depth: int) -> Node | None:
