@@ -48,14 +48,47 @@ def local_function_names(model: SemanticModel) -> frozenset[str]:
     return model.memo("_training.local_function_names", lambda: frozenset(info.name for info in model.functions.values()))
 
 
-def iteration_unit(node: Node) -> Node:
+def iteration_unit(model: SemanticModel, node: Node) -> Node:
     """The innermost loop, function or module around `node`: one pass of it is one iteration."""
+    start, end = node.start_byte, node.end_byte
+    if start == end:
+        return _iteration_unit_by_walk(node)  # empty nodes (error recovery) at a unit's edge: ask the tree
+    # A bisect over the file's loops, functions and lambdas and a short climb through the ones
+    # enclosing each other, instead of a walk up `node.parent` (a new Node object per step).
+    units, starts, ends, parents = model.memo("_training.units", lambda: _unit_index(model))
+    position = bisect.bisect_right(starts, start) - 1
+    while position >= 0:
+        if end <= ends[position] and (starts[position] < start or end < ends[position]):  # around, not `node`
+            return units[position]
+        position = parents[position]
+    return model.root
+
+
+def _iteration_unit_by_walk(node: Node) -> Node:
     parent = node.parent
     while parent is not None:
         if parent.type in _UNIT_TYPES:
             return parent
         parent = parent.parent
     return node
+
+
+def _unit_index(model: SemanticModel) -> tuple[list[Node], list[int], list[int], list[int]]:
+    """Loops, functions and lambdas in document order (outer first), with the position of the unit around each."""
+    units = sorted(
+        (*model.index.get("loop", []), *model.index.get("function", []), *model.index.get("lambda", [])),
+        key=lambda unit: (unit.start_byte, -unit.end_byte),
+    )
+    starts = [unit.start_byte for unit in units]
+    ends = [unit.end_byte for unit in units]
+    parents: list[int] = []
+    stack: list[int] = []
+    for position, end in enumerate(ends):
+        while stack and not (starts[position] < ends[stack[-1]] and end <= ends[stack[-1]]):
+            stack.pop()
+        parents.append(stack[-1] if stack else -1)
+        stack.append(position)
+    return units, starts, ends, parents
 
 
 def loop_header_span(loop: Node) -> Span:

@@ -65,7 +65,7 @@ class SchedulerBeforeOptimizer(Rule):
             if scheduler is not None and scheduler.qualname in PLATEAU_SCHEDULERS:
                 continue
             optimizer = _scheduled_optimizer(scheduler.node) if scheduler is not None else None
-            unit = iteration_unit(call)
+            unit = iteration_unit(model, call)
             if unit.type not in ("for_statement", "while_statement", "function_definition"):
                 continue
             region = unit.child_by_field_name("body") or unit
