@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -50,18 +51,10 @@ def local_function_names(model: SemanticModel) -> frozenset[str]:
 
 def iteration_unit(model: SemanticModel, node: Node) -> Node:
     """The innermost loop, function or module around `node`: one pass of it is one iteration."""
-    start, end = node.start_byte, node.end_byte
-    if start == end:
+    if node.start_byte == node.end_byte:
         return _iteration_unit_by_walk(node)  # empty nodes (error recovery) at a unit's edge: ask the tree
-    # A bisect over the file's loops, functions and lambdas and a short climb through the ones
-    # enclosing each other, instead of a walk up `node.parent` (a new Node object per step).
-    units, starts, ends, parents = model.memo("_training.units", lambda: _unit_index(model))
-    position = bisect.bisect_right(starts, start) - 1
-    while position >= 0:
-        if end <= ends[position] and (starts[position] < start or end < ends[position]):  # around, not `node`
-            return units[position]
-        position = parents[position]
-    return model.root
+    units = model.memo("_training.units", lambda: Nesting([*model.index.get("loop", []), *_functions_and_lambdas(model)]))
+    return next(units.around(node), model.root)
 
 
 def _iteration_unit_by_walk(node: Node) -> Node:
@@ -73,22 +66,40 @@ def _iteration_unit_by_walk(node: Node) -> Node:
     return node
 
 
-def _unit_index(model: SemanticModel) -> tuple[list[Node], list[int], list[int], list[int]]:
-    """Loops, functions and lambdas in document order (outer first), with the position of the unit around each."""
-    units = sorted(
-        (*model.index.get("loop", []), *model.index.get("function", []), *model.index.get("lambda", [])),
-        key=lambda unit: (unit.start_byte, -unit.end_byte),
-    )
-    starts = [unit.start_byte for unit in units]
-    ends = [unit.end_byte for unit in units]
-    parents: list[int] = []
-    stack: list[int] = []
-    for position, end in enumerate(ends):
-        while stack and not (starts[position] < ends[stack[-1]] and end <= ends[stack[-1]]):
-            stack.pop()
-        parents.append(stack[-1] if stack else -1)
-        stack.append(position)
-    return units, starts, ends, parents
+def _functions_and_lambdas(model: SemanticModel) -> list[Node]:
+    return [*model.index.get("function", []), *model.index.get("lambda", [])]
+
+
+class Nesting:
+    """Indexed nodes (loops, functions, `with` statements, ...) in document order, outer first, each with
+    the position of the indexed node around it: the ancestors of a node among them are a bisect and a
+    short climb away, instead of a walk up `node.parent` (a new Node object per step)."""
+
+    def __init__(self, nodes: list[Node]):
+        self.nodes = sorted(nodes, key=lambda node: (node.start_byte, -node.end_byte))
+        self.starts = [node.start_byte for node in self.nodes]
+        self.ends = [node.end_byte for node in self.nodes]
+        self.parents: list[int] = []
+        stack: list[int] = []
+        for position, end in enumerate(self.ends):
+            while stack and not (self.starts[position] < self.ends[stack[-1]] and end <= self.ends[stack[-1]]):
+                stack.pop()
+            self.parents.append(stack[-1] if stack else -1)
+            stack.append(position)
+
+    def around(self, node: Node) -> Iterator[Node]:
+        """The indexed nodes strictly around `node` (never `node` itself), innermost first.
+
+        Ranges nest like the tree, so these are `node`'s indexed ancestors in `node.parent` order; an
+        empty node may sit at the edge of one without being inside it, so callers walk the tree for those.
+        """
+        start, end = node.start_byte, node.end_byte
+        starts, ends, parents = self.starts, self.ends, self.parents
+        position = bisect.bisect_right(starts, start) - 1
+        while position >= 0:
+            if end <= ends[position] and (starts[position] < start or end < ends[position]):
+                yield self.nodes[position]
+            position = parents[position]
 
 
 def loop_header_span(loop: Node) -> Span:
