@@ -220,10 +220,10 @@ def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopIn
     """Effect kinds a loop performs itself, outside training loops nested in it."""
     kinds: set[str] = set()
     for effect in loop.effects:
-        if not any(is_inside(effect.call, inner.node) for inner in nested):
+        if not (nested and any(is_inside(effect.call, inner.node) for inner in nested)):
             kinds.add(effect.kind)
     for call, helper in loop.helper_calls:
-        if not any(is_inside(call, inner.node) for inner in nested) and _trains_per_call_cached(model, helper):
+        if not (nested and any(is_inside(call, inner.node) for inner in nested)) and _trains_per_call_cached(model, helper):
             kinds |= helper.effects
     return kinds
 
@@ -252,8 +252,10 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         return False
     seen.add(helper.qualname)
     kinds: set[str] = set()
+    # Without a loop in the helper no call of it sits in one of the helper's own loops: skip asking.
+    has_loops = _has_loop_inside(model, helper.node)
     for call in effect_or_local_calls_in(model, helper.node):  # the only calls that can add kinds below
-        if model.enclosing_loops(call) and model.enclosing_function(call) is helper:
+        if has_loops and model.enclosing_function(call) is helper and model.enclosing_loops(call):
             continue
         effect = model.effect_of_call(call)
         if effect is not None:
@@ -263,6 +265,12 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         if callee is not None and callee is not helper and trains_per_call(model, callee, seen):
             kinds |= callee.effects
     return "backward" in kinds and bool(kinds & _STEP_KINDS)
+
+
+def _has_loop_inside(model: SemanticModel, node: Node) -> bool:
+    """Does a `for`/`while` loop start inside `node`?"""
+    starts = model.memo("_training.loop_starts", lambda: [loop.start_byte for loop in model.index.get("loop", [])])
+    return bisect.bisect_left(starts, node.start_byte) < bisect.bisect_left(starts, node.end_byte)
 
 
 def function_of(model: SemanticModel, node: Node) -> FunctionInfo | None:
