@@ -14,7 +14,7 @@ from ..syntax import call_arguments, dotted_name, is_inside, text
 
 # Node types that start a new "iteration": what runs once per pass of a loop or per call.
 _UNIT_TYPES = frozenset({"for_statement", "while_statement", "function_definition", "lambda", "module"})
-_STEP_KINDS = frozenset({"opt_step", "scaler_step"})
+STEP_KINDS = frozenset({"opt_step", "scaler_step"})
 # Helpers from other files that clear gradients (`reset_grads(model)`, `clear_gradients()`).
 _CLEARS_GRAD_NAME = re.compile(r"(zero|clear|reset|free)_?grad|grads?_?(zero|clear|reset)|_foreach_zero_")
 # Method names that `SemanticModel.effect_of_call` turns into each effect kind (see `_compute_effect`):
@@ -151,23 +151,28 @@ def step_target(effect: Effect) -> str | None:
     return effect.receiver
 
 
-def ordered_effects(model: SemanticModel, region: Node) -> list[Effect]:
-    """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds."""
+def ordered_effects(model: SemanticModel, region: Node, kinds: frozenset[str] | None = None) -> list[Effect]:
+    """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds.
+
+    With `kinds`, only effects of those kinds (the others are never built).
+    """
     result: list[Effect] = []
     for call in effect_or_local_calls_in(model, region):
         effect = model.effect_of_call(call)
         if effect is not None:
-            result.append(effect)
+            if kinds is None or effect.kind in kinds:
+                result.append(effect)
             continue
         helper = model.resolve_local_function(call)
         if helper is not None and not is_inside(call, helper.node):
             for kind in sorted(helper.effects):
-                result.append(Effect(kind, call, None, via=helper))
+                if kinds is None or kind in kinds:
+                    result.append(Effect(kind, call, None, via=helper))
     return result
 
 
 def is_step(effect: Effect) -> bool:
-    return effect.kind in _STEP_KINDS
+    return effect.kind in STEP_KINDS
 
 
 def clears_grads_in(model: SemanticModel, region: Node, seen: set[int] | None = None) -> bool:
@@ -264,7 +269,7 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         callee = model.resolve_local_function(call)
         if callee is not None and callee is not helper and trains_per_call(model, callee, seen):
             kinds |= callee.effects
-    return "backward" in kinds and bool(kinds & _STEP_KINDS)
+    return "backward" in kinds and bool(kinds & STEP_KINDS)
 
 
 def _has_loop_inside(model: SemanticModel, node: Node) -> bool:
