@@ -82,6 +82,8 @@ class TrainModeNotRestored(Rule):
         model = ctx.model
         reported: set[int] = set()
         for loop in model.training_loops:
+            if "eval_mode" not in loop.effect_kinds():
+                continue  # no `eval()` in the loop, directly or through its helpers: no token could be "eval"
             body = loop.node.child_by_field_name("body")
             if body is None:
                 continue
