@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
 
 from tree_sitter import Node
 
@@ -54,7 +53,8 @@ def iteration_unit(model: SemanticModel, node: Node) -> Node:
     if node.start_byte == node.end_byte:
         return _iteration_unit_by_walk(node)  # empty nodes (error recovery) at a unit's edge: ask the tree
     units = model.memo("_training.units", lambda: Nesting([*model.index.get("loop", []), *_functions_and_lambdas(model)]))
-    return next(units.around(node), model.root)
+    innermost = units.innermost(node)
+    return innermost if innermost is not None else model.root
 
 
 def _iteration_unit_by_walk(node: Node) -> Node:
@@ -76,9 +76,11 @@ class Nesting:
     short climb away, instead of a walk up `node.parent` (a new Node object per step)."""
 
     def __init__(self, nodes: list[Node]):
-        self.nodes = sorted(nodes, key=lambda node: (node.start_byte, -node.end_byte))
-        self.starts = [node.start_byte for node in self.nodes]
-        self.ends = [node.end_byte for node in self.nodes]
+        # Each node's range is read once (a property call each), then sorted as plain tuples.
+        keyed = sorted((node.start_byte, -node.end_byte, position) for position, node in enumerate(nodes))
+        self.nodes = [nodes[position] for _start, _end, position in keyed]
+        self.starts = [start for start, _end, _position in keyed]
+        self.ends = [-end for _start, end, _position in keyed]
         self.parents: list[int] = []
         stack: list[int] = []
         for position, end in enumerate(self.ends):
@@ -87,19 +89,20 @@ class Nesting:
             self.parents.append(stack[-1] if stack else -1)
             stack.append(position)
 
-    def around(self, node: Node) -> Iterator[Node]:
-        """The indexed nodes strictly around `node` (never `node` itself), innermost first.
+    def innermost(self, node: Node) -> Node | None:
+        """The innermost indexed node strictly around `node` (never `node` itself), if any.
 
-        Ranges nest like the tree, so these are `node`'s indexed ancestors in `node.parent` order; an
-        empty node may sit at the edge of one without being inside it, so callers walk the tree for those.
+        Ranges nest like the tree, so this is `node`'s nearest indexed ancestor; an empty node may
+        sit at the edge of one without being inside it, so callers walk the tree for those.
         """
         start, end = node.start_byte, node.end_byte
         starts, ends, parents = self.starts, self.ends, self.parents
         position = bisect.bisect_right(starts, start) - 1
         while position >= 0:
             if end <= ends[position] and (starts[position] < start or end < ends[position]):
-                yield self.nodes[position]
+                return self.nodes[position]
             position = parents[position]
+        return None
 
 
 def loop_header_span(loop: Node) -> Span:

@@ -86,7 +86,7 @@ class BackwardUnderNoGrad(Rule):
 
 def _disabling_region(model: SemanticModel, node: Node) -> Node | None:
     """The `with`/decorated function that disables grad at `node`, within `node`'s own function."""
-    if node.start_byte != node.end_byte and next(_no_grad_regions(model).around(node), None) is None:
+    if node.start_byte != node.end_byte and _no_grad_regions(model).innermost(node) is None:
         return None  # nothing around `node` turns gradients off: the walk below would find nothing
     parent = node.parent
     while parent is not None:
