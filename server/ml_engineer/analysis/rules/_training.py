@@ -263,7 +263,7 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
     # Without a loop in the helper no call of it sits in one of the helper's own loops: skip asking.
     has_loops = _has_loop_inside(model, helper.node)
     for call in effect_or_local_calls_in(model, helper.node):  # the only calls that can add kinds below
-        if has_loops and model.enclosing_function(call) is helper and model.enclosing_loops(call):
+        if has_loops and _in_own_loop(model, call, helper):
             continue
         effect = model.effect_of_call(call)
         if effect is not None:
@@ -273,6 +273,22 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         if callee is not None and callee is not helper and trains_per_call(model, callee, seen):
             kinds |= callee.effects
     return "backward" in kinds and bool(kinds & STEP_KINDS)
+
+
+def _in_own_loop(model: SemanticModel, call: Node, function: FunctionInfo) -> bool:
+    """`model.enclosing_loops(call) and model.enclosing_function(call) is function`, from the iteration unit.
+
+    The loops `enclosing_loops` returns stop at the first function or lambda, so there is one exactly
+    when the innermost loop/function/lambda around `call` is a loop; no function lies between that
+    loop and `call`, so the loop's function is `call`'s.
+    """
+    unit = iteration_unit(model, call)
+    if unit.type not in ("for_statement", "while_statement"):
+        return False
+    loop = model.loop_for(unit)
+    if loop is None:  # not an indexed loop: ask the long way
+        return bool(model.enclosing_loops(call)) and model.enclosing_function(call) is function
+    return loop.function is function
 
 
 def _has_loop_inside(model: SemanticModel, node: Node) -> bool:
