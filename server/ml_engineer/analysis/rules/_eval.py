@@ -59,7 +59,7 @@ def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) 
     """Forward calls of torch models in `node` (Keras/sklearn `predict` excluded)."""
     result = []
     for call in model.model_calls_in(node):
-        method = call_method_name(call)
+        method = model.method_name(call)
         if method in ("predict", "predict_on_batch"):
             continue
         if method == "generate" and not include_generate:
@@ -88,7 +88,7 @@ def _called_entity_qualname(model: SemanticModel, call: Node) -> str | None:
     if func is None:
         return None
     name = dotted_name(func)
-    if name is not None and call_method_name(call) in ("generate", "forward"):
+    if name is not None and model.method_name(call) in ("generate", "forward"):
         name = name.rsplit(".", 1)[0]
     entity = model.entity(name, call) if name is not None else None
     return entity.qualname if entity is not None else None
@@ -98,7 +98,7 @@ def called_model_names(model: SemanticModel, calls: list[Node]) -> set[str]:
     names = set()
     for call in calls:
         name = dotted_name(call.child_by_field_name("function"))
-        if name is not None and call_method_name(call) in ("generate", "forward"):
+        if name is not None and model.method_name(call) in ("generate", "forward"):
             name = name.rsplit(".", 1)[0]
         if name is not None:
             names.add(name)

@@ -7,25 +7,102 @@ import re
 
 from tree_sitter import Node
 
-from ..model import Effect, FunctionInfo, LoopInfo, SemanticModel
+from ..model import _EFFECT_METHODS, Effect, FunctionInfo, LoopInfo, SemanticModel
 from ..source import Span
 from ..syntax import call_arguments, dotted_name, is_inside, text
 
 # Node types that start a new "iteration": what runs once per pass of a loop or per call.
 _UNIT_TYPES = frozenset({"for_statement", "while_statement", "function_definition", "lambda", "module"})
-_STEP_KINDS = frozenset({"opt_step", "scaler_step"})
+STEP_KINDS = frozenset({"opt_step", "scaler_step"})
 # Helpers from other files that clear gradients (`reset_grads(model)`, `clear_gradients()`).
 _CLEARS_GRAD_NAME = re.compile(r"(zero|clear|reset|free)_?grad|grads?_?(zero|clear|reset)|_foreach_zero_")
+# Method names that `SemanticModel.effect_of_call` turns into each effect kind (see `_compute_effect`):
+# a rule that wants only some kinds iterates `model.calls_named(...)` of these instead of every call.
+ZERO_GRAD_METHODS = frozenset({"zero_grad", "clear_grad", "clear_gradients", "zero_"})
+STEP_METHODS = frozenset({"step"})  # opt_step, scaler_step, sched_step
+BACKWARD_METHODS = frozenset({"backward"})
+SCALER_UPDATE_METHODS = frozenset({"update"})
 
 
-def iteration_unit(node: Node) -> Node:
+def effect_or_local_calls_in(model: SemanticModel, region: Node) -> list[Node]:
+    """`model.calls_in(region)` narrowed to the calls that can matter to training-loop reasoning.
+
+    `effect_of_call` gives an effect only to calls named like an effect method, and
+    `resolve_local_function` resolves only calls named like a same-file function: every other call
+    yields nothing in the loops below, so skipping them keeps the answers and their order.
+    """
+    calls, starts = model.memo("_training.effect_or_local_calls", lambda: _effect_or_local_calls(model))
+    end = region.end_byte
+    lo = bisect.bisect_left(starts, region.start_byte)
+    hi = bisect.bisect_left(starts, end)
+    return [call for call in calls[lo:hi] if call.end_byte <= end]
+
+
+def _effect_or_local_calls(model: SemanticModel) -> tuple[list[Node], list[int]]:
+    calls = model.calls_named(_EFFECT_METHODS | local_function_names(model))  # document order, no repeats
+    return calls, [call.start_byte for call in calls]
+
+
+def local_function_names(model: SemanticModel) -> frozenset[str]:
+    """Names of the same-file functions and methods (`model.local_function_calls()` matches these)."""
+    return model.memo("_training.local_function_names", lambda: frozenset(info.name for info in model.functions.values()))
+
+
+def iteration_unit(model: SemanticModel, node: Node) -> Node:
     """The innermost loop, function or module around `node`: one pass of it is one iteration."""
+    if node.start_byte == node.end_byte:
+        return _iteration_unit_by_walk(node)  # empty nodes (error recovery) at a unit's edge: ask the tree
+    units = model.memo("_training.units", lambda: Nesting([*model.index.get("loop", []), *_functions_and_lambdas(model)]))
+    innermost = units.innermost(node)
+    return innermost if innermost is not None else model.root
+
+
+def _iteration_unit_by_walk(node: Node) -> Node:
     parent = node.parent
     while parent is not None:
         if parent.type in _UNIT_TYPES:
             return parent
         parent = parent.parent
     return node
+
+
+def _functions_and_lambdas(model: SemanticModel) -> list[Node]:
+    return [*model.index.get("function", []), *model.index.get("lambda", [])]
+
+
+class Nesting:
+    """Indexed nodes (loops, functions, `with` statements, ...) in document order, outer first, each with
+    the position of the indexed node around it: the ancestors of a node among them are a bisect and a
+    short climb away, instead of a walk up `node.parent` (a new Node object per step)."""
+
+    def __init__(self, nodes: list[Node]):
+        # Each node's range is read once (a property call each), then sorted as plain tuples.
+        keyed = sorted((node.start_byte, -node.end_byte, position) for position, node in enumerate(nodes))
+        self.nodes = [nodes[position] for _start, _end, position in keyed]
+        self.starts = [start for start, _end, _position in keyed]
+        self.ends = [-end for _start, end, _position in keyed]
+        self.parents: list[int] = []
+        stack: list[int] = []
+        for position, end in enumerate(self.ends):
+            while stack and not (self.starts[position] < self.ends[stack[-1]] and end <= self.ends[stack[-1]]):
+                stack.pop()
+            self.parents.append(stack[-1] if stack else -1)
+            stack.append(position)
+
+    def innermost(self, node: Node) -> Node | None:
+        """The innermost indexed node strictly around `node` (never `node` itself), if any.
+
+        Ranges nest like the tree, so this is `node`'s nearest indexed ancestor; an empty node may
+        sit at the edge of one without being inside it, so callers walk the tree for those.
+        """
+        start, end = node.start_byte, node.end_byte
+        starts, ends, parents = self.starts, self.ends, self.parents
+        position = bisect.bisect_right(starts, start) - 1
+        while position >= 0:
+            if end <= ends[position] and (starts[position] < start or end < ends[position]):
+                return self.nodes[position]
+            position = parents[position]
+        return None
 
 
 def loop_header_span(loop: Node) -> Span:
@@ -77,57 +154,84 @@ def step_target(effect: Effect) -> str | None:
     return effect.receiver
 
 
-def ordered_effects(model: SemanticModel, region: Node) -> list[Effect]:
-    """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds."""
+def ordered_effects(model: SemanticModel, region: Node, kinds: frozenset[str] | None = None) -> list[Effect]:
+    """Effects in `region` in document order; a same-file helper call yields its (unordered) kinds.
+
+    With `kinds`, only effects of those kinds (the others are never built).
+    """
     result: list[Effect] = []
-    for call in model.calls_in(region):
+    for call in effect_or_local_calls_in(model, region):
         effect = model.effect_of_call(call)
         if effect is not None:
-            result.append(effect)
+            if kinds is None or effect.kind in kinds:
+                result.append(effect)
             continue
         helper = model.resolve_local_function(call)
         if helper is not None and not is_inside(call, helper.node):
             for kind in sorted(helper.effects):
-                result.append(Effect(kind, call, None, via=helper))
+                if kinds is None or kind in kinds:
+                    result.append(Effect(kind, call, None, via=helper))
     return result
 
 
 def is_step(effect: Effect) -> bool:
-    return effect.kind in _STEP_KINDS
+    return effect.kind in STEP_KINDS
 
 
 def clears_grads_in(model: SemanticModel, region: Node, seen: set[int] | None = None) -> bool:
     """Does `region` clear gradients: `zero_grad()`, `p.grad = None`, `p.grad.zero_()`, a helper that does?"""
     seen = seen if seen is not None else set()
+    clearing_names = _clearing_names(model)
+    local_names = local_function_names(model)
     for call in model.calls_in(region):
-        effect = model.effect_of_call(call)
-        if effect is not None and effect.kind == "zero_grad":
+        # `method_name` is the attribute of an attribute callee and the text of an identifier one,
+        # read from the model's table; other callees (`fns[0](p)`, `getattr(m, "zero_grad")()`) are
+        # matched on their whole text, as written.
+        name = model.method_name(call)
+        if name is None:
+            if _CLEARS_GRAD_NAME.search(text(call.child_by_field_name("function"))):
+                return True
+            continue
+        if name in clearing_names:
             return True
-        func = call.child_by_field_name("function")
-        name = text(func.child_by_field_name("attribute")) if func is not None and func.type == "attribute" else text(func)
-        if _CLEARS_GRAD_NAME.search(name):
-            return True
+        if name in ZERO_GRAD_METHODS:
+            effect = model.effect_of_call(call)
+            if effect is not None and effect.kind == "zero_grad":
+                return True
+        if name not in local_names:
+            continue
         helper = model.resolve_local_function(call)
         if helper is not None and helper.node.id not in seen and not is_inside(call, helper.node):
             seen.add(helper.node.id)
             if "zero_grad" in helper.effects or clears_grads_in(model, helper.node, seen):
                 return True
+    data = model.source.data
     for capture in ("assign", "augassign"):
         for assign in model.nodes_in(capture, region):
+            if data.find(b"grad", assign.start_byte, assign.end_byte) < 0:
+                continue  # no `.grad` target can be written here
             left = assign.child_by_field_name("left")
             if left is not None and left.type == "attribute" and text(left.child_by_field_name("attribute")) == "grad":
                 return True
     return False
 
 
+def _clearing_names(model: SemanticModel) -> frozenset[str]:
+    """The file's callee names that look like clearing gradients (`reset_grads`, `zero_grad`), found once."""
+    return model.memo(
+        "_training.clearing_names",
+        lambda: frozenset(name for name in model.callee_names() if _CLEARS_GRAD_NAME.search(name)),
+    )
+
+
 def own_training_kinds(model: SemanticModel, loop: LoopInfo, nested: list[LoopInfo]) -> set[str]:
     """Effect kinds a loop performs itself, outside training loops nested in it."""
     kinds: set[str] = set()
     for effect in loop.effects:
-        if not any(is_inside(effect.call, inner.node) for inner in nested):
+        if not (nested and any(is_inside(effect.call, inner.node) for inner in nested)):
             kinds.add(effect.kind)
     for call, helper in loop.helper_calls:
-        if not any(is_inside(call, inner.node) for inner in nested) and _trains_per_call_cached(model, helper):
+        if not (nested and any(is_inside(call, inner.node) for inner in nested)) and _trains_per_call_cached(model, helper):
             kinds |= helper.effects
     return kinds
 
@@ -156,15 +260,10 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         return False
     seen.add(helper.qualname)
     kinds: set[str] = set()
-    # Only calls named like an effect or a same-file function can add kinds below.
-    relevant = model.memo(
-        "training.effect_or_local_call_ids",
-        lambda: {call.id for call in model.effect_calls()} | {call.id for call in model.local_function_calls()},
-    )
-    for call in model.calls_in(helper.node):
-        if call.id not in relevant:
-            continue
-        if model.enclosing_loops(call) and model.enclosing_function(call) is helper:
+    # Without a loop in the helper no call of it sits in one of the helper's own loops: skip asking.
+    has_loops = _has_loop_inside(model, helper.node)
+    for call in effect_or_local_calls_in(model, helper.node):  # the only calls that can add kinds below
+        if has_loops and _in_own_loop(model, call, helper):
             continue
         effect = model.effect_of_call(call)
         if effect is not None:
@@ -173,7 +272,29 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
         callee = model.resolve_local_function(call)
         if callee is not None and callee is not helper and trains_per_call(model, callee, seen):
             kinds |= callee.effects
-    return "backward" in kinds and bool(kinds & _STEP_KINDS)
+    return "backward" in kinds and bool(kinds & STEP_KINDS)
+
+
+def _in_own_loop(model: SemanticModel, call: Node, function: FunctionInfo) -> bool:
+    """`model.enclosing_loops(call) and model.enclosing_function(call) is function`, from the iteration unit.
+
+    The loops `enclosing_loops` returns stop at the first function or lambda, so there is one exactly
+    when the innermost loop/function/lambda around `call` is a loop; no function lies between that
+    loop and `call`, so the loop's function is `call`'s.
+    """
+    unit = iteration_unit(model, call)
+    if unit.type not in ("for_statement", "while_statement"):
+        return False
+    loop = model.loop_for(unit)
+    if loop is None:  # not an indexed loop: ask the long way
+        return bool(model.enclosing_loops(call)) and model.enclosing_function(call) is function
+    return loop.function is function
+
+
+def _has_loop_inside(model: SemanticModel, node: Node) -> bool:
+    """Does a `for`/`while` loop start inside `node`?"""
+    starts = model.memo("_training.loop_starts", lambda: [loop.start_byte for loop in model.index.get("loop", [])])
+    return bisect.bisect_left(starts, node.start_byte) < bisect.bisect_left(starts, node.end_byte)
 
 
 def function_of(model: SemanticModel, node: Node) -> FunctionInfo | None:

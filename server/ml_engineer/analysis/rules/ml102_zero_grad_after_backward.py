@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from ..findings import Finding
 from ..model import Effect
 from ..syntax import text
-from ._training import exclusive_branches, is_step, iteration_unit, step_target
+from ._training import (
+    BACKWARD_METHODS,
+    STEP_METHODS,
+    ZERO_GRAD_METHODS,
+    exclusive_branches,
+    is_step,
+    iteration_unit,
+    step_target,
+)
 from .base import Rule, RuleContext
 
 
@@ -57,10 +65,11 @@ class ZeroGradAfterBackward(Rule):
         if not model.calls_named(("backward",)):
             return  # a finding needs a backward() before the zero_grad()
         units: dict[int, list[Effect]] = {}
-        for call in model.effect_calls():
+        # Only calls named like these methods can have the four effect kinds below.
+        for call in model.calls_named(ZERO_GRAD_METHODS | BACKWARD_METHODS | STEP_METHODS):
             effect = model.effect_of_call(call)
             if effect is not None and effect.kind in ("zero_grad", "backward", "opt_step", "scaler_step"):
-                units.setdefault(iteration_unit(call).id, []).append(effect)
+                units.setdefault(iteration_unit(model, call).id, []).append(effect)
         for effects in units.values():
             for index, zero in enumerate(effects):
                 if zero.kind != "zero_grad":

@@ -10,7 +10,7 @@ from ..findings import Finding
 from ..known_apis import PLATEAU_SCHEDULERS
 from ..model import Effect
 from ..syntax import call_arguments, dotted_name, has_splat_arguments, keyword_arguments, text
-from ._training import exclusive_branches, is_step, iteration_unit, ordered_effects, step_target
+from ._training import STEP_KINDS, exclusive_branches, is_step, iteration_unit, ordered_effects, step_target
 from .base import Rule, RuleContext
 
 
@@ -55,21 +55,24 @@ class SchedulerBeforeOptimizer(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        data = model.source.data
         for call in model.calls_named(("step",)):  # only `step` calls can be scheduler steps
             effect = model.effect_of_call(call)
             if effect is None or effect.kind != "sched_step":
                 continue
-            if call_arguments(call) or keyword_arguments(call) or has_splat_arguments(call):
+            if not data.startswith(b"()", call.end_byte - 2) and (
+                call_arguments(call) or keyword_arguments(call) or has_splat_arguments(call)
+            ):  # (a call ending in `()` has no arguments: spare reading them)
                 continue  # metric (ReduceLROnPlateau) or explicit epoch: not the ordering pitfall
             scheduler = model.entity(effect.receiver, call) if effect.receiver else None
             if scheduler is not None and scheduler.qualname in PLATEAU_SCHEDULERS:
                 continue
             optimizer = _scheduled_optimizer(scheduler.node) if scheduler is not None else None
-            unit = iteration_unit(call)
+            unit = iteration_unit(model, call)
             if unit.type not in ("for_statement", "while_statement", "function_definition"):
                 continue
             region = unit.child_by_field_name("body") or unit
-            steps = [e for e in ordered_effects(model, region) if self._matches(e, optimizer)]
+            steps = [e for e in ordered_effects(model, region, STEP_KINDS) if self._matches(e, optimizer)]
             if any(e.call.start_byte < call.start_byte for e in steps):
                 continue  # the optimizer already stepped in this iteration
             later = next((e for e in steps if e.call.start_byte > call.end_byte and not exclusive_branches(call, e.call)), None)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..model import SemanticModel, name_tokens
+from ..model import LoopInfo, SemanticModel, name_tokens
 from ..syntax import (
     call_arguments,
     call_method_name,
@@ -37,6 +37,7 @@ _FUNCTIONAL_LOSSES = frozenset(
 _GRAPH_KEEPING_METHODS = frozenset({"mean", "sum", "float", "double", "squeeze", "view", "reshape", "clone", "mul", "div", "add"})
 _DETACHING = frozenset({"item", "detach", "tolist", "numpy", "float", "int", "cpu", "data"})
 _MAX_DEPTH = 4
+_PLUS_OPERATOR = re.compile(rb"\+(?!=)")  # a `+` that is not the start of `+=`
 
 
 class LossAccumulatedWithGraph(Rule):
@@ -89,10 +90,11 @@ class LossAccumulatedWithGraph(Rule):
         if not model.calls_named(("backward",)):
             return  # `_in_training_context` needs a backward() somewhere in the file
         for node, accumulator, value in _accumulations(model):
-            if model.grad_mode_at(node) == "no_grad":
+            # Cheapest test first (all are pure).
+            if not _in_training_context(model, node, accumulator) or model.grad_mode_at(node) == "no_grad":
                 continue
             loss_ref = _loss_reference(model, value, node, 0)
-            if loss_ref is None or not _in_training_context(model, node, accumulator):
+            if loss_ref is None:
                 continue
             if _backpropagated(model, node, accumulator):
                 continue  # a multi-term loss summed before backward() is intended
@@ -109,13 +111,24 @@ class LossAccumulatedWithGraph(Rule):
 
 
 def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
-    """(statement or call, accumulator text, accumulated expression)."""
-    for aug in model.index.get("augassign", []):
+    """(statement or call, accumulator text, accumulated expression), where a training context is possible.
+
+    Candidates are tested against `_may_train_at` before their parts are read from the tree: most
+    totals (`correct += ...` in an evaluation loop) fail it, and `check` needs it anyway.
+    """
+    # The operator token lies inside the statement: a statement without its bytes is no
+    # accumulation, decided by a bisect over the file's `+` positions instead of reading the tree.
+    data = model.source.data
+    for aug in _spanning(model.index.get("augassign", []), [match.start() for match in re.finditer(rb"\+=", data)]):
+        if not _may_train_at(model, aug):
+            continue
         operator = aug.child_by_field_name("operator")
         left, right = aug.child_by_field_name("left"), aug.child_by_field_name("right")
         if operator is not None and text(operator) == "+=" and left is not None and right is not None:
             yield aug, text(left), right
-    for assign in model.index.get("assign", []):
+    for assign in _assignments_of_sums(model):
+        if not _may_train_at(model, assign):
+            continue
         left, right = assign.child_by_field_name("left"), unwrap(assign.child_by_field_name("right"))
         if left is None or right is None or right.type != "binary_operator":
             continue
@@ -129,10 +142,48 @@ def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
         elif text(b) == target:
             yield assign, target, a
     for call in model.calls_named(("append",)):
+        if not _may_train_at(model, call):
+            continue
         receiver = call_receiver(call)
         args = call_arguments(call)
         if receiver is not None and len(args) == 1:
             yield call, text(receiver), args[0]
+
+
+def _assignments_of_sums(model: SemanticModel) -> list[Node]:
+    """Assignments whose value is (in parentheses) a binary `+`, and maybe a few others, in document order.
+
+    Found from the file's `+` tokens (the operator of such a sum is one) up to the assignment, instead
+    of reading every assignment: the caller still checks each one.
+    """
+    found: dict[int, Node] = {}
+    root = model.root
+    for match in _PLUS_OPERATOR.finditer(model.source.data):
+        position = match.start()
+        token = root.descendant_for_byte_range(position, position + 1)
+        operation = token.parent if token is not None and token.type == "+" else None
+        if operation is None or operation.type != "binary_operator":
+            continue  # a `+` in a string, a comment or a unary `+x`
+        parent = operation.parent
+        while parent is not None and parent.type in ("parenthesized_expression", "await"):  # what `unwrap` strips
+            parent = parent.parent
+        if parent is not None and parent.type == "assignment":
+            found[parent.id] = parent
+    return sorted(found.values(), key=lambda node: node.start_byte)
+
+
+def _spanning(nodes: list[Node], positions: list[int]) -> list[Node]:
+    """The `nodes` (in order) that span at least one of the sorted byte `positions`."""
+    if not positions:
+        return []
+    count = len(positions)
+    bisect_left = bisect.bisect_left
+    result = []
+    for node in nodes:
+        index = bisect_left(positions, node.start_byte)
+        if index < count and positions[index] < node.end_byte:
+            result.append(node)
+    return result
 
 
 def _loss_reference(model: SemanticModel, expr: Node | None, at: Node, depth: int) -> Node | None:
@@ -241,9 +292,27 @@ def _in_training_context(model: SemanticModel, node: Node, accumulator: str) -> 
     """Inside a loop that backpropagates, or a per-step method keeping a total on `self`."""
     loops = model.enclosing_loops(node)
     if loops:
-        return any("backward" in loop.effect_kinds() for loop in loops)
+        return any(_backpropagates(model, loop) for loop in loops)
     function = model.enclosing_function(node)
     return function is not None and accumulator.startswith("self.") and "backward" in function.effects
+
+
+def _may_train_at(model: SemanticModel, node: Node) -> bool:
+    """`_in_training_context` for an accumulator on `self` (true whenever it is for any accumulator)."""
+    loops = model.enclosing_loops(node)
+    if loops:
+        return any(_backpropagates(model, loop) for loop in loops)
+    function = model.enclosing_function(node)
+    return function is not None and "backward" in function.effects
+
+
+def _backpropagates(model: SemanticModel, loop: LoopInfo) -> bool:
+    """Does the loop call backward (directly or through a same-file helper)? Answered once per loop."""
+    answers: dict[int, bool] = model.memo("ML105.loop_backpropagates", dict)
+    key = loop.node.id
+    if key not in answers:
+        answers[key] = "backward" in loop.effect_kinds()
+    return answers[key]
 
 
 def _backpropagated(model: SemanticModel, node: Node, accumulator: str) -> bool:

@@ -11,7 +11,7 @@ from tree_sitter import Node
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import is_inside, text
-from ._training import exclusive_branches
+from ._training import effect_or_local_calls_in, exclusive_branches
 from .base import Rule, RuleContext
 
 # A training step is a parameter update: a `backward()` alone (an adversarial attack or a saliency map
@@ -82,6 +82,8 @@ class TrainModeNotRestored(Rule):
         model = ctx.model
         reported: set[int] = set()
         for loop in model.training_loops:
+            if "eval_mode" not in loop.effect_kinds():
+                continue  # no `eval()` in the loop, directly or through its helpers: no token could be "eval"
             body = loop.node.child_by_field_name("body")
             if body is None:
                 continue
@@ -110,7 +112,7 @@ class TrainModeNotRestored(Rule):
 
 def _tokens(model: SemanticModel, region: Node, depth: int, seen: set[str]) -> list[_Token]:
     tokens: list[_Token] = []
-    for call in model.calls_in(region):
+    for call in effect_or_local_calls_in(model, region):  # the only calls that make tokens
         effect = model.effect_of_call(call)
         if effect is not None:
             if effect.kind == "train_mode":
@@ -172,7 +174,7 @@ def _is_trained_model(model: SemanticModel, token: _Token) -> bool:
         return True
     if any(
         e is not None and e.kind == "train_mode" and e.receiver == receiver
-        for e in map(model.effect_of_call, model.effect_calls())
+        for e in map(model.effect_of_call, model.calls_named(("train", "eval")))  # the mode-switch methods
     ):
         return True
     pattern = re.compile(rf"(?<![\w.]){re.escape(receiver)}\b")

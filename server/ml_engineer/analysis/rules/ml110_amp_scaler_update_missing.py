@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from ..findings import Finding
 from ..model import Effect, SemanticModel
 from ..syntax import text
+from ._training import SCALER_UPDATE_METHODS
 from .base import Rule, RuleContext
 
 
@@ -54,9 +57,9 @@ class AmpScalerUpdateMissing(Rule):
         steps = [e for e in map(model.effect_of_call, model.calls_named(("step",))) if e is not None and e.kind == "scaler_step"]
         if not steps:
             return
-        updated = {
+        updated = {  # only `update` calls can be scaler updates
             effect.receiver
-            for effect in map(model.effect_of_call, model.effect_calls())
+            for effect in map(model.effect_of_call, model.calls_named(SCALER_UPDATE_METHODS))
             if effect is not None and effect.kind == "scaler_update"
         }
         for step in steps:
@@ -78,10 +81,25 @@ class AmpScalerUpdateMissing(Rule):
         if function is None or "scaler_update" in function.effects:
             return function is None and step.receiver not in updated
         # A step helper: the loops that call it may update after the call.
-        callers = [call for call in model.local_function_calls() if model.resolve_local_function(call) is function]
+        callers = _callers(model).get(function.node.id, [])
         if callers:
             return not any(
                 loops and "scaler_update" in loops[0].effect_kinds()
                 for loops in (model.enclosing_loops(call) for call in callers)
             )
         return step.receiver not in updated
+
+
+def _callers(model: SemanticModel) -> dict[int, list[Node]]:
+    """Calls of each same-file function (by its node id), in document order: resolved once per file
+    instead of once per step helper."""
+
+    def compute() -> dict[int, list[Node]]:
+        result: dict[int, list[Node]] = {}
+        for call in model.local_function_calls():
+            callee = model.resolve_local_function(call)
+            if callee is not None:
+                result.setdefault(callee.node.id, []).append(call)
+        return result
+
+    return model.memo("ML110.callers", compute)

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
+from .. import known_apis as apis
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import is_inside, text
+from ._training import BACKWARD_METHODS, Nesting, effect_or_local_calls_in, local_function_names
 from .base import Rule, RuleContext
 
 
@@ -57,7 +59,7 @@ class BackwardUnderNoGrad(Rule):
         if not model.calls_named(("backward",)):
             return  # both checks below need a backward() call (directly or in a helper's effects)
         # Only calls named `backward` or like a same-file function can match below.
-        for call in model.calls_named({"backward", *(info.name for info in model.functions.values())}):
+        for call in model.calls_named(BACKWARD_METHODS | local_function_names(model)):
             effect = model.effect_of_call(call)
             if effect is not None and effect.kind == "backward":
                 region = _disabling_region(model, call)
@@ -84,6 +86,8 @@ class BackwardUnderNoGrad(Rule):
 
 def _disabling_region(model: SemanticModel, node: Node) -> Node | None:
     """The `with`/decorated function that disables grad at `node`, within `node`'s own function."""
+    if node.start_byte != node.end_byte and _no_grad_regions(model).innermost(node) is None:
+        return None  # nothing around `node` turns gradients off: the walk below would find nothing
     parent = node.parent
     while parent is not None:
         if parent.type == "with_statement":
@@ -101,6 +105,33 @@ def _disabling_region(model: SemanticModel, node: Node) -> Node | None:
     return None
 
 
+def _no_grad_regions(model: SemanticModel) -> Nesting:
+    """Every `with` statement and function of the file that turns gradients off, found once per file.
+
+    Such a `with` has a `torch.no_grad()`-like call in its header, so only the statements around
+    those calls (`model.calls_to`, not every call) are asked for their mode.
+    """
+
+    def compute() -> Nesting:
+        regions: list[Node] = []
+        asked: set[int] = set()
+        for call in model.calls_to(apis.NO_GRAD_CONTEXTS | {apis.SET_GRAD_ENABLED}):
+            parent = call.parent
+            while parent is not None and parent.type != "with_statement":
+                parent = parent.parent
+            if parent is not None and parent.id not in asked:
+                asked.add(parent.id)
+                if model.grad_mode_of_with(parent) == "no_grad":
+                    regions.append(parent)
+        for function in model.index.get("function", []):
+            info = model.function_for_node(function)
+            if info is not None and info.grad_mode == "no_grad":
+                regions.append(function)
+        return Nesting(regions)
+
+    return model.memo("ML111.no_grad_regions", compute)
+
+
 def _backward_follows_caller_mode(model: SemanticModel, helper: FunctionInfo, seen: set[str]) -> bool:
     """Does the helper reach a `backward()` without switching grad mode itself?"""
     if helper.qualname in seen or helper.grad_mode is not None:
@@ -109,7 +140,7 @@ def _backward_follows_caller_mode(model: SemanticModel, helper: FunctionInfo, se
     body = helper.node.child_by_field_name("body")
     if body is None:
         return False
-    for call in model.calls_in(body):
+    for call in effect_or_local_calls_in(model, body):  # the only calls that can be or reach a backward()
         if model.enclosing_function(call) is not helper:
             continue
         if _mode_inside_function(model, call) is not None:

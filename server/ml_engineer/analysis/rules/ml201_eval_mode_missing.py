@@ -80,11 +80,11 @@ class EvalModeMissing(Rule):
         if not applies(model):
             return
         for eval_pass in real_passes(model):
-            calls = torch_model_calls(model, eval_pass.node, include_generate=True)
-            if not calls:
-                continue
             info = eval_pass.function
             if eval_pass.kind == "function" and info is not None and "eval_mode" in info.effects:
+                continue  # switches to eval itself (tested before the model calls, which cost more)
+            calls = torch_model_calls(model, eval_pass.node, include_generate=True)
+            if not calls:
                 continue
             if eval_pass.kind == "no_grad_block" and any(
                 e.kind == "eval_mode" for e in model.effects_in(eval_pass.node)

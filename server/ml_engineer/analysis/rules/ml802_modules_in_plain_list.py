@@ -15,6 +15,8 @@ from .base import Rule, RuleContext, make_fix, replace_node
 
 _LIST_TYPES = frozenset({"list", "tuple", "list_comprehension"})
 _DICT_TYPES = frozenset({"dictionary", "dictionary_comprehension"})
+# Values `_module_evidence` can find layers in: containers, and a local name bound to one.
+_CONTAINER_VALUE_TYPES = _LIST_TYPES | _DICT_TYPES | {"identifier"}
 _REGISTERING = frozenset({"add_module", "register_module", "ModuleList", "ModuleDict", "Sequential", "ParameterList"})
 
 
@@ -69,10 +71,13 @@ class ModulesInPlainList(Rule):
         for owner_info in model.classes.values():
             if owner_info.is_torch_module:
                 inside.update((assign.id, assign) for assign in model.nodes_in("assign", owner_info.node))
+        data = model.source.data
         for assign in sorted(inside.values(), key=lambda node: node.start_byte):
+            if not data.startswith(b"self", assign.start_byte):
+                continue  # the target, which starts the assignment, is no `self.x`
             left = assign.child_by_field_name("left")
             value = unwrap(assign.child_by_field_name("right"))
-            if left is None or value is None or left.type != "attribute":
+            if left is None or value is None or left.type != "attribute" or value.type not in _CONTAINER_VALUE_TYPES:
                 continue
             target = dotted_name(left)
             if target is None or not target.startswith("self.") or target.count(".") != 1:

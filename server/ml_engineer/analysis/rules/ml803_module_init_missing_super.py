@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -66,7 +67,7 @@ class ModuleInitMissingSuper(Rule):
             body = init.node.child_by_field_name("body")
             if body is None:
                 continue
-            super_call = next((c for c in model.calls_in(body) if _is_base_init(model, c, init)), None)
+            super_call = next((c for c in _init_calls_in(model, body) if _is_base_init(model, c, init)), None)
             first_assign = _first_self_assignment(model, body, init)
             if super_call is not None:
                 if first_assign is None or first_assign.start_byte > super_call.start_byte:
@@ -100,8 +101,24 @@ def _is_base_init(model: SemanticModel, call: Node, init: FunctionInfo) -> bool:
     return bool(args) and text(args[0]) == "self" and dotted_name(receiver) is not None
 
 
+def _init_calls_in(model: SemanticModel, body: Node) -> list[Node]:
+    """Calls named `__init__` in `body`, in order: the only ones `_is_base_init` accepts."""
+    calls, starts = model.memo("ML803.init_calls", lambda: _with_starts(model.calls_named(("__init__",))))
+    end = body.end_byte
+    lo = bisect.bisect_left(starts, body.start_byte)
+    hi = bisect.bisect_left(starts, end)
+    return [call for call in calls[lo:hi] if call.end_byte <= end]
+
+
+def _with_starts(calls: list[Node]) -> tuple[list[Node], list[int]]:
+    return calls, [call.start_byte for call in calls]
+
+
 def _first_self_assignment(model: SemanticModel, body: Node, init: FunctionInfo) -> Node | None:
+    data = model.source.data
     for assign in model.nodes_in("assign", body):
+        if not data.startswith(b"self", assign.start_byte):
+            continue  # the target, which starts the assignment, is no `self.x`
         if model.enclosing_function(assign) is not init:
             continue
         left = assign.child_by_field_name("left")
