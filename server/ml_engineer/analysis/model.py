@@ -207,6 +207,7 @@ _PLAIN_CALLEE = re.compile(rb"(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*([A-Za-z_
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
+_MODEL_METHODS = frozenset({"generate", "forward", "predict", "predict_on_batch"})  # `model.generate(...)` runs the model
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 _SEMANTIC_TABLES = frozenset({
     "classes", "functions", "_functions_by_node", "_local_calls", "_local_starts", "assignments",
@@ -1160,14 +1161,27 @@ class SemanticModel:
         # Evaluation passes and the eval rules ask about the same functions: answer each once.
         return list(self.memo(("model_calls_in", node.id), lambda: self._model_calls_in(node)))
 
+    def _model_call_candidates(self) -> tuple[list[Node], list[int]]:
+        # `is_model_ref(f)` can only hold when the last name of `f` is one people give models, or
+        # the last name of an assigned name (the entity could be a model): only such calls, and
+        # `.generate/.forward/.predict` calls, are worth the lookups below.
+        assigned_last = {name.rsplit(".", 1)[-1] for name in self.assignments}
+        names = [
+            name for name in self._calls_by_name
+            if name in assigned_last or name in _MODEL_METHODS or kind_from_name(name) == "model"
+        ]
+        calls = self.calls_named(names)  # in `self.calls` order, as `calls_in` gives them
+        return calls, [call.start_byte for call in calls]
+
     def _model_calls_in(self, node: Node) -> list[Node]:
+        calls, starts = self.memo("model_call_candidates", self._model_call_candidates)
         result = []
-        for call in self.calls_in(node):
+        for call in _slice(calls, starts, node):
             func = call.child_by_field_name("function")
             if func is None:
                 continue
             if (func.type in ("identifier", "attribute") and self.is_model_ref(func)) or (func.type == "attribute" and text(func.child_by_field_name("attribute")) in (
-                "generate", "forward", "predict", "predict_on_batch"
+                _MODEL_METHODS
             ) and self.is_model_ref(func.child_by_field_name("object"))):
                 result.append(call)
         return result
