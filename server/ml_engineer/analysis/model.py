@@ -168,13 +168,18 @@ class LoopInfo:
     function: FunctionInfo | None
     effects: list[Effect]  # direct effects in the loop (nested loops included), document order
     helper_calls: list[tuple[Node, FunctionInfo]]  # same-file helpers called in the loop
+    _kinds: dict[bool, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def effect_kinds(self, include_helpers: bool = True) -> set[str]:
-        kinds = {effect.kind for effect in self.effects}
-        if include_helpers:
-            for _call, helper in self.helper_calls:
-                kinds |= helper.effects
-        return kinds
+        # Rules ask per node; effects and helper summaries are final once the loop exists.
+        kinds = self._kinds.get(include_helpers)
+        if kinds is None:
+            found = {effect.kind for effect in self.effects}
+            if include_helpers:
+                for _call, helper in self.helper_calls:
+                    found |= helper.effects
+            kinds = self._kinds[include_helpers] = frozenset(found)
+        return set(kinds)
 
 
 @dataclass
@@ -1110,6 +1115,10 @@ class SemanticModel:
         return None
 
     def grad_mode_of_with(self, with_node: Node) -> str | None:
+        # Asked again for the same statements by eval passes, ML111 and every `grad_mode_at` climb.
+        return self.memo(("grad_mode_of_with", with_node.id), lambda: self._grad_mode_of_with(with_node))
+
+    def _grad_mode_of_with(self, with_node: Node) -> str | None:
         clause = next((c for c in with_node.named_children if c.type == "with_clause"), None)
         if clause is None:
             return None
