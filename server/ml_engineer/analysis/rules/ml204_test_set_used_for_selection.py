@@ -90,13 +90,18 @@ class TestSetUsedForSelection(Rule):
         # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
         early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
         calls = model.calls
+        boosters: set[int] | None = None  # ids of the xgboost/lightgbm `train` calls, when only they need a qualname
         if not (early_stop_named or selects_best):  # else only these calls can pass the first test below
             found = {c.id: c for c in model.calls_named(_SELECTION_METHODS)}
-            found.update((c.id, c) for c in model.calls_to(("xgboost.train", "lightgbm.train")))
+            trains = model.calls_to(("xgboost.train", "lightgbm.train"))
+            found.update((c.id, c) for c in trains)
+            boosters = {c.id for c in trains}
             calls = sorted(found.values(), key=lambda c: (c.start_byte, -c.end_byte))  # `model.calls` order
         for call in calls:
             method = model.method_name(call)
-            qual = model.qualname(call) or ""
+            # Without early-stopping names or best-model selection in the file, the qualified name is
+            # only compared with the booster `train` names, which `calls_to` already matched.
+            qual = (model.qualname(call) or "") if boosters is None or call.id in boosters else ""
             if not (
                 early_stop_named
                 or method in _SELECTION_METHODS
@@ -104,7 +109,14 @@ class TestSetUsedForSelection(Rule):
                 or (selects_best and qual.startswith(("transformers.", "trl.")))
             ):
                 continue  # none of the checks below can match: skip reading the arguments
-            kwargs = keyword_arguments(call)
+            # Every keyword test below also needs a `fit`, an xgboost/lightgbm `train` or a Trainer call:
+            # for the rest (mostly `optimizer.step()`) the empty dict answers them the same way.
+            reads_keywords = (
+                method in ("fit", "fit_generator")
+                or qual in ("xgboost.train", "lightgbm.train")
+                or (selects_best and qual.startswith(("transformers.", "trl.")))
+            )
+            kwargs = keyword_arguments(call) if reads_keywords else {}
             if method in ("fit", "fit_generator") and "validation_data" in kwargs:
                 name = _test_name(kwargs["validation_data"])
                 if name is not None:
@@ -139,8 +151,12 @@ class TestSetUsedForSelection(Rule):
                     yield self.finding(call, f"`ReduceLROnPlateau` is stepped with the test metric `{name}`: the "
                                        "learning-rate schedule is tuned on test data; step it with a validation metric")
                     continue
-            callee = text(call.child_by_field_name("function"))
-            if _EARLY_STOP.search(callee) and not qual.startswith(("keras.", "lightning.", "transformers.")):
+            # The callee is part of the file's text: without an early-stopping name there, it has none.
+            if (
+                early_stop_named
+                and _EARLY_STOP.search(text(call.child_by_field_name("function")))
+                and not qual.startswith(("keras.", "lightning.", "transformers."))
+            ):
                 name = next((n for n in (_test_name(a) for a in call_arguments(call)) if n is not None), None)
                 if name is not None:
                     yield self.finding(call, f"early stopping is fed the test metric `{name}`: the stopping epoch is "
@@ -191,6 +207,10 @@ class TestSetUsedForSelection(Rule):
     def _best_by_test_metric(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         for compare in model.index.get("compare", []):
+            # The names tested below are pieces of the comparison's text, and `_BEST` never spans a
+            # `.`: a comparison whose text has no match cannot name a best score (most of them).
+            if not _BEST.search(text(compare)):
+                continue
             parent = compare.parent
             if parent is None or parent.type not in ("if_statement", "elif_clause"):
                 continue
