@@ -197,14 +197,29 @@ def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
 
 
 def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
-    """Assignments made directly in `scope`, in document order (grouped once per model)."""
-    by_scope: dict[int, list[Node]] | None = model.__dict__.get("_ml3xx_assignments_by_scope")
-    if by_scope is None:
-        by_scope = {}
-        for assign in model.index.get("assign", []):
-            by_scope.setdefault(model.scope_id_of_assignment(assign), []).append(assign)
-        model.__dict__["_ml3xx_assignments_by_scope"] = by_scope
-    return by_scope.get(scope.id, [])
+    """Assignments made directly in `scope`, in document order (computed once per scope).
+
+    Only the assignments inside the scope's byte range are looked at: the rules ask about a few
+    scopes (those holding a fit or a split), not about every function of a large file.
+    """
+    by_scope: dict[int, list[Node]] = model.memo("_dataflow.assignments_by_scope", dict)
+    assigns = by_scope.get(scope.id)
+    if assigns is None:
+        scope_id = scope.id
+        assigns = by_scope[scope_id] = [
+            assign for assign in model.nodes_in("assign", scope) if model.scope_id_of_assignment(assign) == scope_id
+        ]
+    return assigns
+
+
+def _mentions_any(data: bytes, node: Node, names: Iterable[str]) -> bool:
+    """Can `node` read or write one of `names`? False only when no name occurs in its source text.
+
+    Every identifier `identifiers_in` or `assignment_targets` finds is a piece of the node's text;
+    a name holding U+FFFD (decoded from invalid UTF-8) is not, so it always counts.
+    """
+    chunk = data[node.start_byte : node.end_byte]
+    return any("\ufffd" in name or name.encode() in chunk for name in names)
 
 
 def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Node) -> dict[str, int]:
@@ -213,8 +228,13 @@ def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Nod
     A plain re-assignment from untainted data (`X = df.drop(...)` with `df` clean) clears the name.
     """
     tainted: dict[str, int] = {name: start for name in seeds}
+    data = model.source.data
     for assign in scope_assignments(model, scope):
         if assign.start_byte < start:
+            continue
+        # Neither branch below changes anything for an assignment that names no tainted variable
+        # (most of them): skip its tree walk.
+        if not _mentions_any(data, assign, tainted):
             continue
         value = assignment_value(assign)
         if value is None:
@@ -238,12 +258,8 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
         return cache[scope.id]
     flow = ScopeFlow(scope)
     split_seeds: dict[str, int] = {}
-    for call in model.calls_in(scope):
-        if model.scope_of(call).id != scope.id:
-            continue
-        consumer = _consumer(model, call)
-        if consumer is None:
-            continue
+    for consumer in _consumers_by_scope(model).get(scope.id, ()):
+        call = consumer.call
         flow.consumers.append(consumer)
         assign = assignment_of(consumer.call)
         if consumer.kind == "split" and assign is not None:
@@ -263,6 +279,30 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
             flow.split_derived[name] = offset
     cache[scope.id] = flow
     return flow
+
+
+def _consumers_by_scope(model: SemanticModel) -> dict[int, list[Consumer]]:
+    """Every split and cross-validation of the file, grouped by `scope_of` id, in document order.
+
+    Found once per file among the calls `_consumer` can accept (train_test_split and the CV
+    functions by qualified name, `fit` and `split` by method name) instead of per scope among all
+    of its calls.
+    """
+
+    def compute() -> dict[int, list[Consumer]]:
+        by_name = model.calls_to(SPLIT_FUNCTIONS | CV_FUNCTIONS)
+        resolved = {call.id for call in by_name}
+        names = {"fit", "split"} | {model.method_name(call) or "" for call in by_name}
+        by_scope: dict[int, list[Consumer]] = {}
+        for call in model.calls_named(names):  # document order, as `calls_in` lists them
+            if call.id not in resolved and model.method_name(call) not in ("fit", "split"):
+                continue
+            consumer = _consumer(model, call)
+            if consumer is not None:
+                by_scope.setdefault(model.scope_of(call).id, []).append(consumer)
+        return by_scope
+
+    return model.memo("_dataflow.consumers_by_scope", compute)
 
 
 def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
@@ -379,8 +419,10 @@ def transform_calls(model: SemanticModel, fit: PreprocessorFit) -> list[Node]:
     if fit.receiver is None:
         return []
     result = []
-    for call in model.calls_in(fit.scope):
-        if call.start_byte <= fit.call.end_byte or model.method_name(call) != "transform":
+    transforms = model.memo("_dataflow.transform_calls", lambda: model.calls_named(("transform",)))
+    scope_end = fit.scope.end_byte
+    for call in transforms:  # those of `model.calls_in(fit.scope)`, in the same order
+        if call.start_byte <= fit.call.end_byte or call.start_byte >= scope_end or call.end_byte > scope_end:
             continue
         if dotted_name(unwrap(call_receiver(call))) == fit.receiver and model.scope_of(call).id == fit.scope.id:
             result.append(call)
