@@ -20,6 +20,7 @@ _METHODS: dict[str, frozenset[str]] = {
     "backward": frozenset({"loss_tensor"}),
 }
 _SUFFIXES = tuple(name.encode() for name in _METHODS)
+_LAST_BYTES = frozenset(suffix[-1] for suffix in _SUFFIXES)  # b"l", b"n", b"d", b"p" as ints
 
 
 class ModeCallMissingParens(Rule):
@@ -67,8 +68,11 @@ class ModeCallMissingParens(Rule):
         model = ctx.model
         data = model.source.data
         for statement in model.index.get("statement", []):
-            if not data.endswith(_SUFFIXES, 0, statement.end_byte):
-                continue  # a bare `x.eval` statement ends with the method's name
+            end = statement.end_byte
+            # A bare `x.eval` statement ends with the method's name (its last byte first: one index
+            # and a set lookup turn away most statements, ending in `)`, before the suffix test).
+            if end == 0 or data[end - 1] not in _LAST_BYTES or not data.endswith(_SUFFIXES, 0, end):
+                continue
             named = statement.named_children
             if len(named) != 1 or named[0].type != "attribute":
                 continue
