@@ -90,7 +90,20 @@ class ScopeFlow:
 
     scope: Node
     consumers: list[Consumer] = field(default_factory=list)
-    split_derived: dict[str, int] = field(default_factory=dict)  # name -> byte offset where it became split data
+    model: SemanticModel | None = field(default=None, repr=False)  # to compute `split_derived`
+    _split_derived: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def split_derived(self) -> dict[str, int]:
+        """Name -> byte offset where it became split data.
+
+        Computed on first use: most questions (`X_train` is split data by its name, does the scope
+        cross-validate at all) need only the consumers, and the data flow costs a tree walk per
+        assignment that mentions a split output.
+        """
+        if self._split_derived is None:
+            self._split_derived = _split_derived(self.model, self.scope, self.consumers) if self.model is not None else {}
+        return self._split_derived
 
 
 def identifiers_in(node: Node | None) -> set[str]:
@@ -256,11 +269,16 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
     cache: dict[int, ScopeFlow] = model.__dict__.setdefault("_ml3xx_scope_flows", {})
     if scope.id in cache:
         return cache[scope.id]
-    flow = ScopeFlow(scope)
+    flow = ScopeFlow(scope, list(_consumers_by_scope(model).get(scope.id, ())), model)
+    cache[scope.id] = flow
+    return flow
+
+
+def _split_derived(model: SemanticModel, scope: Node, consumers: list[Consumer]) -> dict[str, int]:
+    """Names holding a split's outputs (or derived from them) in `scope`, with where each became one."""
     split_seeds: dict[str, int] = {}
-    for consumer in _consumers_by_scope(model).get(scope.id, ()):
+    for consumer in consumers:
         call = consumer.call
-        flow.consumers.append(consumer)
         assign = assignment_of(consumer.call)
         if consumer.kind == "split" and assign is not None:
             for root in target_roots(assign):
@@ -272,13 +290,13 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
         if loop is not None and loop.type == "for_statement":
             for name in identifiers_in(loop.child_by_field_name("left")):
                 split_seeds.setdefault(name, call.end_byte)
+    derived: dict[str, int] = {}
     if split_seeds:
         first = min(split_seeds.values())
-        flow.split_derived = propagate(model, split_seeds, first, scope)
+        derived = propagate(model, split_seeds, first, scope)
         for name, offset in split_seeds.items():
-            flow.split_derived[name] = offset
-    cache[scope.id] = flow
-    return flow
+            derived[name] = offset
+    return derived
 
 
 def _consumers_by_scope(model: SemanticModel) -> dict[int, list[Consumer]]:
@@ -329,14 +347,15 @@ def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
 
 def is_split_data(flow: ScopeFlow, node: Node, at: int) -> bool:
     """Does the data expression read a split (by name, or derived from a split's output before `at`)?"""
-    for name in identifiers_in(node):
-        if split_of_name(name) is not None:
-            return True
-        offset = flow.split_derived.get(name)
-        if offset is not None and offset <= at:
-            return True
+    # The tests by name first: they need no data flow (`flow.split_derived`, computed on demand).
+    names = identifiers_in(node)
+    if any(split_of_name(name) is not None for name in names):
+        return True
     dotted = data_name(node)
-    return dotted is not None and split_of_name(dotted) is not None
+    if dotted is not None and split_of_name(dotted) is not None:
+        return True
+    derived = flow.split_derived
+    return any((offset := derived.get(name)) is not None and offset <= at for name in names)
 
 
 def consumers_reading(flow: ScopeFlow, tainted: dict[str, int], after: int, kinds: tuple[str, ...]) -> list[Consumer]:
