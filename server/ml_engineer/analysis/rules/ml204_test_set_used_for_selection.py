@@ -25,8 +25,12 @@ from .base import Rule, RuleContext
 
 _SAVE_LIKE = re.compile(r"\b(torch\.save|save_pretrained|save_checkpoint|save_model|save_weights|\.save\(|state_dict\(|deepcopy\()")
 _EARLY_STOP = re.compile(r"early_?stop|EarlyStopping", re.IGNORECASE)
+_EARLY_STOP_LOWER = re.compile(r"early_?stop")  # `_EARLY_STOP` on lowered ASCII text (`earlystopping` included)
+_LOAD_BEST = re.compile(r"load_best_model_at_end\s*=\s*True")
+_MAY_NAME_TEST = re.compile(rb"(?i)te|tst|holdout")  # in ASCII text: the tokens `split_of_name` calls "test"
 _SELECTION_METHODS = frozenset({"fit", "fit_generator", "step"})
 _BEST = re.compile(r"best|min_|max_|lowest|highest", re.IGNORECASE)
+_BEST_BYTES = re.compile(_BEST.pattern.encode(), re.IGNORECASE)
 
 
 class TestSetUsedForSelection(Rule):
@@ -80,15 +84,19 @@ class TestSetUsedForSelection(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         file_text = model.source.text
-        # (literal tests first: a regex alternation scans the whole file at every position)
-        selects_best = ("load_best_model_at_end" in file_text or "EarlyStoppingCallback" in file_text) and bool(
-            re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text)
+        # Literal tests, each one scan of the file (a regex alternation, or a case-blind regex, tries
+        # every position). Every `EarlyStopping...` spelling contains "early" in lower case.
+        lowered = file_text.lower()
+        mentions_early = "early" in lowered
+        selects_best = (mentions_early and "EarlyStoppingCallback" in file_text) or (
+            "load_best_model_at_end" in file_text and _LOAD_BEST.search(file_text) is not None
         )
-        lightning_monitor = ("ModelCheckpoint(" in file_text or "EarlyStopping(" in file_text) and bool(
-            re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text)
-        )
-        # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
-        early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
+        lightning_monitor = "ModelCheckpoint(" in file_text or (mentions_early and "EarlyStopping(" in file_text)
+        # else no callee can match it below
+        early_stop_named = mentions_early and (
+            # in ASCII text, case-blind matching is matching the lowered text
+            _EARLY_STOP_LOWER.search(lowered) if file_text.isascii() else _EARLY_STOP.search(file_text)
+        ) is not None
         calls = model.calls
         boosters: set[int] | None = None  # ids of the xgboost/lightgbm `train` calls, when only they need a qualname
         if not (early_stop_named or selects_best):  # else only these calls can pass the first test below
@@ -206,10 +214,15 @@ class TestSetUsedForSelection(Rule):
 
     def _best_by_test_metric(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        data = model.source.data
+        ascii_only = model.source.text.isascii()  # then the bytes pattern matches as `_BEST` does
         for compare in model.index.get("compare", []):
             # The names tested below are pieces of the comparison's text, and `_BEST` never spans a
             # `.`: a comparison whose text has no match cannot name a best score (most of them).
-            if not _BEST.search(text(compare)):
+            if ascii_only:
+                if _BEST_BYTES.search(data, compare.start_byte, compare.end_byte) is None:
+                    continue
+            elif not _BEST.search(text(compare)):
                 continue
             parent = compare.parent
             if parent is None or parent.type not in ("if_statement", "elif_clause"):
@@ -237,6 +250,9 @@ def _test_name(node: Node | None) -> str | None:
     """A test-split variable read by the expression (`X_test`, `test_loader`, `(X_te, y_te)`)."""
     if node is None:
         return None
+    raw = node.text
+    if raw is not None and raw.isascii() and not _MAY_NAME_TEST.search(raw):
+        return None  # every test-split name holds a test token (`test`, `te`, `tst`) or `holdout`
     for name in sorted(identifiers_in(node)):
         if split_of_data_name(name) == "test":
             return name
