@@ -32,7 +32,10 @@ _CONFIG_CONTAINERS = frozenset({
     "types.SimpleNamespace", "argparse.Namespace", "easydict.EasyDict", "omegaconf.OmegaConf.create",
     "ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
 })
-_CUDA_TEXT = re.compile(rb"cuda")
+# Where a site's `cuda` can be: the method name of `.cuda()` or the start of a `"cuda"` / `"cuda:0"`
+# string. Neither is followed by a dot, which skips `torch.cuda.is_available()`, `torch.cuda.amp`, ...
+# (`torch.cuda.device("cuda:0")` is found from its string argument, like every device call.)
+_CUDA_TEXT = re.compile(rb"cuda(?!\.)")
 
 
 class HardCodedCuda(Rule):
@@ -114,8 +117,9 @@ def _is_cuda_literal(node: Node | None) -> bool:
 def _candidates(model: SemanticModel) -> tuple[list[Node], list[Node]]:
     """Calls and assignments around each `cuda` in the source text (document order, outer calls first).
 
-    Every site has `cuda` in its callee (`.cuda()`) or in a string argument or value, and that call or
-    assignment is the first one above the text: looking there skips the thousands of other calls.
+    Every site has `cuda` as its method name (`.cuda()`) or at the start of a string argument or
+    value, and that call or assignment is the first one above the text: looking there skips the
+    thousands of other calls.
     The climb stops at the first call: an assignment site's value *is* the `"cuda"` string, whose
     own text reaches the assignment without passing a call (each `Node.parent` costs a walk down
     from the root, so the assignments above calls are not worth collecting).
