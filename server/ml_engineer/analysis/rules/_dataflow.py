@@ -191,7 +191,19 @@ def is_target_name(name: str) -> bool:
 
 
 def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
-    """Qualified name of the constructor behind a method call's receiver (`scaler` -> StandardScaler)."""
+    """Qualified name of the constructor behind a method call's receiver (`scaler` -> StandardScaler).
+
+    Remembered per call: ML204, the split/CV consumers and the preprocessor fits ask about the same
+    `fit` calls.
+    """
+    cache: dict[int, str | None] = model.memo("_dataflow.receiver_qualnames", dict)
+    key = call.id
+    if key not in cache:
+        cache[key] = _receiver_qualname(model, call)
+    return cache[key]
+
+
+def _receiver_qualname(model: SemanticModel, call: Node) -> str | None:
     receiver = unwrap(call_receiver(call))
     if receiver is None:
         return None
@@ -394,7 +406,8 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
     fits: list[PreprocessorFit] = []
     for call in model.calls_named(("fit", "fit_transform")):
         method = model.method_name(call)
-        if method is None or call_receiver(call) is None:
+        receiver_node = call_receiver(call)
+        if method is None or receiver_node is None:
             continue
         qual = receiver_qualname(model, call)
         if qual is None or not _is_learned_preprocessor(qual, method):
@@ -407,7 +420,7 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
         name = data_name(data)
         if name is not None and is_target_name(name):
             continue
-        receiver = dotted_name(unwrap(call_receiver(call)))
+        receiver = dotted_name(unwrap(receiver_node))
         if receiver is None and method == "fit":
             # `selector = SelectKBest(k=10).fit(X, y)`: fit returns the estimator itself.
             assign = assignment_of(call)
