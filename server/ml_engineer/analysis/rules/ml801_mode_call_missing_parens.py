@@ -113,9 +113,9 @@ def _statements_ending_in_a_name(model: SemanticModel) -> Iterator[Node]:
     for start, end in places:
         name = root.descendant_for_byte_range(start, end)
         attribute = name.parent if name is not None and name.type == "identifier" else None
-        statement = attribute.parent if attribute is not None and attribute.type == "attribute" else None
-        if statement is not None and statement.type == "expression_statement" and statement.end_byte == end:
-            yield statement
+        owner = attribute.parent if attribute is not None and attribute.type == "attribute" else None
+        if owner is not None and owner.type == "expression_statement" and owner.end_byte == end:
+            yield owner
 
 
 def _receiver_kind(model: SemanticModel, receiver: Node, at: Node) -> str | None:
