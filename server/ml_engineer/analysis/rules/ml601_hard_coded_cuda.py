@@ -129,6 +129,8 @@ def _candidates(model: SemanticModel) -> tuple[list[Node], list[Node]]:
     root = model.root
     for match in _CUDA_TEXT.finditer(model.source.data):
         node = root.descendant_for_byte_range(match.start(), match.end())
+        if node is not None and node.type == "string_content":
+            node = _literal_holder(node)
         found_assign = False
         while node is not None and node.type not in ("block", "module"):
             if node.type == "call":
@@ -139,6 +141,26 @@ def _candidates(model: SemanticModel) -> tuple[list[Node], list[Node]]:
                 found_assign = True
             node = node.parent
     return sorted(calls.values(), key=_outer_first), sorted(assigns.values(), key=_outer_first)
+
+
+def _literal_holder(content: Node) -> Node | None:
+    """Where the climb from a string holding `cuda` goes on: the node around the string when the
+    string can make a site, None when it cannot.
+
+    A device string counts only as a call's positional argument, its `device=` / `type=` argument
+    or an assignment's value. Inside `"cuda" if ok else "cpu"`, a list or `device_type="cuda"`
+    it makes no site; a call above it is a site only through its own `cuda` text, found by its
+    own climb.
+    """
+    string = content.parent
+    holder = string.parent if string is not None else None
+    if holder is None:
+        return content
+    if holder.type in ("argument_list", "assignment"):
+        return holder
+    if holder.type == "keyword_argument" and text(holder.child_by_field_name("name")) in ("device", "type"):
+        return holder
+    return None
 
 
 def _outer_first(node: Node) -> tuple[int, int]:
