@@ -190,23 +190,24 @@ def _declared_split(model: SemanticModel, call: Node, dataset: Node) -> str | No
     assign = assignment_of(call)
     if assign is not None:
         target = dotted_name(assign.child_by_field_name("left"))
-        if target is not None and split_of_name(target) is not None:
-            return split_of_name(target)
+        split = split_of_name(target) if target is not None else None
+        if split is not None:
+            return split
     parent = call.parent
     if parent is not None and parent.type == "pair":
         key = string_value(parent.child_by_field_name("key"))
-        if key is not None and split_of_name(key) is not None:
-            return split_of_name(key)
+        split = split_of_name(key) if key is not None else None
+        if split is not None:
+            return split
     dataset_name = dotted_name(unwrap(dataset))
     if dataset_name is None and dataset.type == "subscript":
         key = string_value(dataset.child_by_field_name("subscript"))
         dataset_name = key or dotted_name(dataset.child_by_field_name("value"))
-    if dataset_name is not None and split_of_name(dataset_name) is not None:
-        return split_of_name(dataset_name)
+    split = split_of_name(dataset_name) if dataset_name is not None else None
+    if split is not None:
+        return split
     function = model.enclosing_function(call)
-    if function is not None and split_of_name(function.name) is not None:
-        return split_of_name(function.name)
-    return None
+    return split_of_name(function.name) if function is not None else None
 
 
 def _names_iterated_by_training(model: SemanticModel) -> set[str]:
