@@ -84,15 +84,19 @@ _FORMAT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("aws_access_key_id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])")),
     ("gcp_api_key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9_-])")),
 ]
-# Literals every match of a format pattern contains: `in` is far cheaper than a regex scan that
-# tries every position of a large file, and most files contain none of them.
-_FORMAT_LITERALS: dict[str, tuple[str, ...]] = {
-    "anthropic": ("sk-ant-",),
-    "openai": ("sk-",),
-    "huggingface": ("hf_",),
-    "aws_access_key_id": ("AKIA", "ASIA", "ABIA", "ACCA"),
-    "gcp_api_key": ("AIza",),
+# Literals every match of a format pattern contains: searching them is far cheaper than a regex scan
+# that tries every position of a large file, and most files contain none of them. Each search reads
+# the whole text, so literals sharing a beginning are looked for together first (`sk-` before
+# `sk-ant-`; the AWS prefixes AKIA, ASIA, ABIA, ACCA with Google's AIza), and patterns start with a
+# literal character the regex engine skips to.
+_FORMAT_LITERALS: dict[str, re.Pattern[str]] = {
+    "anthropic": re.compile(r"sk-ant-"),
+    "openai": re.compile(r"sk-"),
+    "huggingface": re.compile(r"hf_"),
+    "aws_access_key_id": re.compile(r"A(?:KIA|SIA|BIA|CCA)"),
+    "gcp_api_key": re.compile(r"AIza"),
 }
+_A_PREFIXES = re.compile(r"A(?:KIA|SIA|BIA|CCA|Iza)")  # the AWS and Google literals in one search
 
 # A PEM private key, possibly written with literal "\n" escapes inside a string.
 _PRIVATE_KEY = re.compile(
@@ -111,11 +115,13 @@ _URL_CREDENTIALS = re.compile(
 
 _STR = r"(?:[rRuUbB]{0,2})(?P<q>\"|')(?P<value>[^\"'\n\\]*)(?P=q)"
 _NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)"
+# `"name": "v"` after its opening quote (see `_QUOTED_NAME_STARTS`)
+_AFTER_OPENING_QUOTE = _NAME + r"[\"']\s*(?::|\]\s*=(?!=))\s*" + _STR
 _ASSIGNMENT_PATTERNS: list[re.Pattern[str]] = [
     # name = "v", name="v" (keyword argument), name: str = "v"
     re.compile(_NAME + r"\s*(?::\s*[A-Za-z_][A-Za-z0-9_\[\], ]*)?(?<![=!<>])=(?!=)\s*" + _STR),
     # "name": "v" (dict literal, JSON), os.environ["NAME"] = "v"
-    re.compile(r"[\"']" + _NAME + r"[\"']\s*(?::|\]\s*=(?!=))\s*" + _STR),
+    re.compile(r"[\"']" + _AFTER_OPENING_QUOTE),
     # os.environ.setdefault("NAME", "v"), os.getenv("NAME", "v"), dict(NAME="v") is covered above
     re.compile(r"\.(?:setdefault|getenv|get|putenv)\(\s*[\"']" + _NAME + r"[\"']\s*,\s*" + _STR),
     # .env / shell / YAML lines: NAME=value, export NAME=value, name: value
@@ -124,10 +130,18 @@ _ASSIGNMENT_PATTERNS: list[re.Pattern[str]] = [
     ),
 ]
 _KEYWORD_ASSIGNMENT = _ASSIGNMENT_PATTERNS[0]
+_QUOTED_NAME_ASSIGNMENT = _ASSIGNMENT_PATTERNS[1]
 _LINE_ASSIGNMENT = _ASSIGNMENT_PATTERNS[3]
-# The end of every `_LINE_ASSIGNMENT` match: lines holding one are found by this (a leading set lets
-# the engine skip to each `=`/`:`) instead of trying the `^`-anchored pattern at every position.
-_LINE_ASSIGNMENT_TAIL = re.compile(r"(?m)[=:][ \t]*[A-Za-z0-9_\-+/=.~]{16,}[ \t]*$")
+# The end of every `_LINE_ASSIGNMENT` match: lines holding one are found by these instead of trying
+# the `^`-anchored pattern at every position. One pattern per leading character: the regex engine
+# skips to a literal first character with a fast search, but tests a leading set (`[=:]`) at every
+# position of the text, which costs ten times more on a large file.
+_LINE_ASSIGNMENT_TAILS = [re.compile(r"(?m)" + re.escape(first) + r"[ \t]*[A-Za-z0-9_\-+/=.~]{16,}[ \t]*$") for first in "=:"]
+# Where `_QUOTED_NAME_ASSIGNMENT` matches, one pattern per opening quote (see above): each finds the
+# quote that starts a match and consumes only that character, so overlapping matches are all found.
+_QUOTED_NAME_STARTS = [
+    re.compile(re.escape(quote) + "(?=" + _AFTER_OPENING_QUOTE + ")") for quote in "\"'"
+]
 # Where a match of `_KEYWORD_ASSIGNMENT` can have its `=`: the pattern is then tried only just
 # before those places instead of at every position of the text (see `_keyword_assignments`).
 # (Starting with the literal `=`, then looking behind, lets the regex engine skip to each `=`.)
@@ -239,8 +253,9 @@ def redact(text: str) -> tuple[str, list[Redaction]]:
 
 def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
     """(char start, char end, kind, name) of every detection, possibly overlapping."""
+    present = _format_literals_present(text)
     for kind, pattern in _FORMAT_PATTERNS:
-        if not any(literal in text for literal in _FORMAT_LITERALS[kind]):
+        if not present[kind]:
             continue
         for m in pattern.finditer(text):
             if not is_placeholder(m.group(0)) and _token_body_looks_generated(kind, m.group(0)):
@@ -263,6 +278,8 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
             matches: Iterator[re.Match[str]] = _keyword_assignments(text)
         elif pattern is _LINE_ASSIGNMENT:
             matches = _line_assignments(text)
+        elif pattern is _QUOTED_NAME_ASSIGNMENT:
+            matches = _quoted_name_assignments(text)
         else:
             matches = pattern.finditer(text)
         for m in matches:
@@ -277,6 +294,19 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
             elif not looks_random(value, min_length=10 if name_kind != "generic" else 16):
                 continue
             yield m.start("value"), m.end("value"), name_kind, name.rsplit(".", 1)[-1]
+
+
+def _format_literals_present(text: str) -> dict[str, bool]:
+    """Kind -> whether the text holds one of `_FORMAT_LITERALS[kind]`, in as few scans as possible."""
+    sk = _FORMAT_LITERALS["openai"].search(text) is not None
+    a_prefixed = _A_PREFIXES.search(text) is not None
+    return {
+        "anthropic": sk and _FORMAT_LITERALS["anthropic"].search(text) is not None,
+        "openai": sk,
+        "huggingface": _FORMAT_LITERALS["huggingface"].search(text) is not None,
+        "aws_access_key_id": a_prefixed and _FORMAT_LITERALS["aws_access_key_id"].search(text) is not None,
+        "gcp_api_key": a_prefixed and _FORMAT_LITERALS["gcp_api_key"].search(text) is not None,
+    }
 
 
 def _keyword_assignments(text: str) -> Iterator[re.Match[str]]:
@@ -304,11 +334,35 @@ def _keyword_assignments(text: str) -> Iterator[re.Match[str]]:
 
 def _line_assignments(text: str) -> Iterator[re.Match[str]]:
     """The matches of `_LINE_ASSIGNMENT.finditer(text)` (one line each, at its start), trying the
-    pattern only at the start of the lines `_LINE_ASSIGNMENT_TAIL` finds (each at most once)."""
-    for tail in _LINE_ASSIGNMENT_TAIL.finditer(text):
-        m = _LINE_ASSIGNMENT.match(text, text.rfind("\n", 0, tail.start()) + 1)
+    pattern only at the start of the lines `_LINE_ASSIGNMENT_TAILS` find (each at most once).
+
+    A tail never spans a line break, so the lines holding one are those where either pattern
+    (`=...` or `:...`) matches; a line holds at most one `_LINE_ASSIGNMENT` match.
+    """
+    line_starts = {
+        text.rfind("\n", 0, tail.start()) + 1 for pattern in _LINE_ASSIGNMENT_TAILS for tail in pattern.finditer(text)
+    }
+    for line_start in sorted(line_starts):
+        m = _LINE_ASSIGNMENT.match(text, line_start)
         if m is not None:
             yield m
+
+
+def _quoted_name_assignments(text: str) -> Iterator[re.Match[str]]:
+    """The matches of `_QUOTED_NAME_ASSIGNMENT.finditer(text)`, tried only where one starts.
+
+    `finditer` returns the leftmost match, then the leftmost one starting at or after its end, and
+    so on: the same walk over the sorted start positions, skipping those inside the last match.
+    """
+    starts = sorted(m.start() for pattern in _QUOTED_NAME_STARTS for m in pattern.finditer(text))
+    position = 0
+    for start in starts:
+        if start < position:
+            continue
+        m = _QUOTED_NAME_ASSIGNMENT.match(text, start)
+        if m is not None:
+            yield m
+            position = m.end()
 
 
 def _kind_for_name(name: str, text: str, position: int) -> str | None:

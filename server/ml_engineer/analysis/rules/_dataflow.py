@@ -25,7 +25,6 @@ from ..syntax import (
     dotted_name,
     keyword_arguments,
     root_identifier,
-    statement_of,
     text,
     unwrap,
 )
@@ -90,7 +89,20 @@ class ScopeFlow:
 
     scope: Node
     consumers: list[Consumer] = field(default_factory=list)
-    split_derived: dict[str, int] = field(default_factory=dict)  # name -> byte offset where it became split data
+    model: SemanticModel | None = field(default=None, repr=False)  # to compute `split_derived`
+    _split_derived: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def split_derived(self) -> dict[str, int]:
+        """Name -> byte offset where it became split data.
+
+        Computed on first use: most questions (`X_train` is split data by its name, does the scope
+        cross-validate at all) need only the consumers, and the data flow costs a tree walk per
+        assignment that mentions a split output.
+        """
+        if self._split_derived is None:
+            self._split_derived = _split_derived(self.model, self.scope, self.consumers) if self.model is not None else {}
+        return self._split_derived
 
 
 def identifiers_in(node: Node | None) -> set[str]:
@@ -128,9 +140,19 @@ def target_roots(assign: Node) -> set[str]:
     return roots
 
 
+def _statement_of(node: Node) -> Node:
+    """`syntax.statement_of`, reading each `Node.parent` once (every read walks down from the root)."""
+    current = node
+    parent = current.parent
+    while parent is not None and parent.type not in ("block", "module"):
+        current = parent
+        parent = current.parent
+    return current
+
+
 def assignment_of(call: Node) -> Node | None:
     """The assignment whose value holds `call` (`X_s = pd.DataFrame(scaler.fit_transform(X))`)."""
-    statement = statement_of(call)
+    statement = _statement_of(call)
     if statement.type != "expression_statement" or not statement.named_children:
         return None
     assign = statement.named_children[0]
@@ -178,7 +200,19 @@ def is_target_name(name: str) -> bool:
 
 
 def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
-    """Qualified name of the constructor behind a method call's receiver (`scaler` -> StandardScaler)."""
+    """Qualified name of the constructor behind a method call's receiver (`scaler` -> StandardScaler).
+
+    Remembered per call: ML204, the split/CV consumers and the preprocessor fits ask about the same
+    `fit` calls.
+    """
+    cache: dict[int, str | None] = model.memo("_dataflow.receiver_qualnames", dict)
+    key = call.id
+    if key not in cache:
+        cache[key] = _receiver_qualname(model, call)
+    return cache[key]
+
+
+def _receiver_qualname(model: SemanticModel, call: Node) -> str | None:
     receiver = unwrap(call_receiver(call))
     if receiver is None:
         return None
@@ -197,14 +231,29 @@ def receiver_qualname(model: SemanticModel, call: Node) -> str | None:
 
 
 def scope_assignments(model: SemanticModel, scope: Node) -> list[Node]:
-    """Assignments made directly in `scope`, in document order (grouped once per model)."""
-    by_scope: dict[int, list[Node]] | None = model.__dict__.get("_ml3xx_assignments_by_scope")
-    if by_scope is None:
-        by_scope = {}
-        for assign in model.index.get("assign", []):
-            by_scope.setdefault(model.scope_id_of_assignment(assign), []).append(assign)
-        model.__dict__["_ml3xx_assignments_by_scope"] = by_scope
-    return by_scope.get(scope.id, [])
+    """Assignments made directly in `scope`, in document order (computed once per scope).
+
+    Only the assignments inside the scope's byte range are looked at: the rules ask about a few
+    scopes (those holding a fit or a split), not about every function of a large file.
+    """
+    by_scope: dict[int, list[Node]] = model.memo("_dataflow.assignments_by_scope", dict)
+    assigns = by_scope.get(scope.id)
+    if assigns is None:
+        scope_id = scope.id
+        assigns = by_scope[scope_id] = [
+            assign for assign in model.nodes_in("assign", scope) if model.scope_id_of_assignment(assign) == scope_id
+        ]
+    return assigns
+
+
+def _mentions_any(data: bytes, node: Node, names: Iterable[str]) -> bool:
+    """Can `node` read or write one of `names`? False only when no name occurs in its source text.
+
+    Every identifier `identifiers_in` or `assignment_targets` finds is a piece of the node's text;
+    a name holding U+FFFD (decoded from invalid UTF-8) is not, so it always counts.
+    """
+    chunk = data[node.start_byte : node.end_byte]
+    return any("\ufffd" in name or name.encode() in chunk for name in names)
 
 
 def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Node) -> dict[str, int]:
@@ -213,8 +262,13 @@ def propagate(model: SemanticModel, seeds: Iterable[str], start: int, scope: Nod
     A plain re-assignment from untainted data (`X = df.drop(...)` with `df` clean) clears the name.
     """
     tainted: dict[str, int] = {name: start for name in seeds}
+    data = model.source.data
     for assign in scope_assignments(model, scope):
         if assign.start_byte < start:
+            continue
+        # Neither branch below changes anything for an assignment that names no tainted variable
+        # (most of them): skip its tree walk.
+        if not _mentions_any(data, assign, tainted):
             continue
         value = assignment_value(assign)
         if value is None:
@@ -236,15 +290,16 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
     cache: dict[int, ScopeFlow] = model.__dict__.setdefault("_ml3xx_scope_flows", {})
     if scope.id in cache:
         return cache[scope.id]
-    flow = ScopeFlow(scope)
+    flow = ScopeFlow(scope, list(_consumers_by_scope(model).get(scope.id, ())), model)
+    cache[scope.id] = flow
+    return flow
+
+
+def _split_derived(model: SemanticModel, scope: Node, consumers: list[Consumer]) -> dict[str, int]:
+    """Names holding a split's outputs (or derived from them) in `scope`, with where each became one."""
     split_seeds: dict[str, int] = {}
-    for call in model.calls_in(scope):
-        if model.scope_of(call).id != scope.id:
-            continue
-        consumer = _consumer(model, call)
-        if consumer is None:
-            continue
-        flow.consumers.append(consumer)
+    for consumer in consumers:
+        call = consumer.call
         assign = assignment_of(consumer.call)
         if consumer.kind == "split" and assign is not None:
             for root in target_roots(assign):
@@ -256,13 +311,37 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
         if loop is not None and loop.type == "for_statement":
             for name in identifiers_in(loop.child_by_field_name("left")):
                 split_seeds.setdefault(name, call.end_byte)
+    derived: dict[str, int] = {}
     if split_seeds:
         first = min(split_seeds.values())
-        flow.split_derived = propagate(model, split_seeds, first, scope)
+        derived = propagate(model, split_seeds, first, scope)
         for name, offset in split_seeds.items():
-            flow.split_derived[name] = offset
-    cache[scope.id] = flow
-    return flow
+            derived[name] = offset
+    return derived
+
+
+def _consumers_by_scope(model: SemanticModel) -> dict[int, list[Consumer]]:
+    """Every split and cross-validation of the file, grouped by `scope_of` id, in document order.
+
+    Found once per file among the calls `_consumer` can accept (train_test_split and the CV
+    functions by qualified name, `fit` and `split` by method name) instead of per scope among all
+    of its calls.
+    """
+
+    def compute() -> dict[int, list[Consumer]]:
+        by_name = model.calls_to(SPLIT_FUNCTIONS | CV_FUNCTIONS)
+        resolved = {call.id for call in by_name}
+        names = {"fit", "split"} | {model.method_name(call) or "" for call in by_name}
+        by_scope: dict[int, list[Consumer]] = {}
+        for call in model.calls_named(names):  # document order, as `calls_in` lists them
+            if call.id not in resolved and model.method_name(call) not in ("fit", "split"):
+                continue
+            consumer = _consumer(model, call)
+            if consumer is not None:
+                by_scope.setdefault(model.scope_of(call).id, []).append(consumer)
+        return by_scope
+
+    return model.memo("_dataflow.consumers_by_scope", compute)
 
 
 def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
@@ -289,14 +368,15 @@ def _consumer(model: SemanticModel, call: Node) -> Consumer | None:
 
 def is_split_data(flow: ScopeFlow, node: Node, at: int) -> bool:
     """Does the data expression read a split (by name, or derived from a split's output before `at`)?"""
-    for name in identifiers_in(node):
-        if split_of_name(name) is not None:
-            return True
-        offset = flow.split_derived.get(name)
-        if offset is not None and offset <= at:
-            return True
+    # The tests by name first: they need no data flow (`flow.split_derived`, computed on demand).
+    names = identifiers_in(node)
+    if any(split_of_name(name) is not None for name in names):
+        return True
     dotted = data_name(node)
-    return dotted is not None and split_of_name(dotted) is not None
+    if dotted is not None and split_of_name(dotted) is not None:
+        return True
+    derived = flow.split_derived
+    return any((offset := derived.get(name)) is not None and offset <= at for name in names)
 
 
 def consumers_reading(flow: ScopeFlow, tainted: dict[str, int], after: int, kinds: tuple[str, ...]) -> list[Consumer]:
@@ -335,7 +415,8 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
     fits: list[PreprocessorFit] = []
     for call in model.calls_named(("fit", "fit_transform")):
         method = model.method_name(call)
-        if method is None or call_receiver(call) is None:
+        receiver_node = call_receiver(call)
+        if method is None or receiver_node is None:
             continue
         qual = receiver_qualname(model, call)
         if qual is None or not _is_learned_preprocessor(qual, method):
@@ -348,7 +429,7 @@ def preprocessor_fits(model: SemanticModel) -> list[PreprocessorFit]:
         name = data_name(data)
         if name is not None and is_target_name(name):
             continue
-        receiver = dotted_name(unwrap(call_receiver(call)))
+        receiver = dotted_name(unwrap(receiver_node))
         if receiver is None and method == "fit":
             # `selector = SelectKBest(k=10).fit(X, y)`: fit returns the estimator itself.
             assign = assignment_of(call)
@@ -379,8 +460,10 @@ def transform_calls(model: SemanticModel, fit: PreprocessorFit) -> list[Node]:
     if fit.receiver is None:
         return []
     result = []
-    for call in model.calls_in(fit.scope):
-        if call.start_byte <= fit.call.end_byte or model.method_name(call) != "transform":
+    transforms = model.memo("_dataflow.transform_calls", lambda: model.calls_named(("transform",)))
+    scope_end = fit.scope.end_byte
+    for call in transforms:  # those of `model.calls_in(fit.scope)`, in the same order
+        if call.start_byte <= fit.call.end_byte or call.start_byte >= scope_end or call.end_byte > scope_end:
             continue
         if dotted_name(unwrap(call_receiver(call))) == fit.receiver and model.scope_of(call).id == fit.scope.id:
             result.append(call)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..findings import Finding
@@ -9,6 +10,9 @@ from ..syntax import text
 from .base import Rule, RuleContext, make_fix, replace_node
 
 _TYPOS = frozenset({"require_grad", "requires_grads", "require_grads", "requiresgrad", "requires_gradient", "require_gradient"})
+# Any typo in the source bytes (an attribute named like one is spelt there): most files have none,
+# and then no assignment needs reading. (A literal prefix: the scan jumps from `require` to `require`.)
+_TYPO_TEXT = re.compile(rb"require(?:" + b"|".join(re.escape(typo[len("require") :].encode()) for typo in sorted(_TYPOS)) + rb")")
 
 
 class RequiresGradTypo(Rule):
@@ -47,6 +51,8 @@ class RequiresGradTypo(Rule):
     fix_availability = "always"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if _TYPO_TEXT.search(ctx.source.data) is None:
+            return
         for assign in ctx.model.index.get("assign", []):
             left = assign.child_by_field_name("left")
             if left is None or left.type != "attribute":

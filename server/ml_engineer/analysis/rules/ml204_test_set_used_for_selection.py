@@ -25,8 +25,12 @@ from .base import Rule, RuleContext
 
 _SAVE_LIKE = re.compile(r"\b(torch\.save|save_pretrained|save_checkpoint|save_model|save_weights|\.save\(|state_dict\(|deepcopy\()")
 _EARLY_STOP = re.compile(r"early_?stop|EarlyStopping", re.IGNORECASE)
+_EARLY_STOP_LOWER = re.compile(r"early_?stop")  # `_EARLY_STOP` on lowered ASCII text (`earlystopping` included)
+_LOAD_BEST = re.compile(r"load_best_model_at_end\s*=\s*True")
+_MAY_NAME_TEST = re.compile(rb"(?i)te|tst|holdout")  # in ASCII text: the tokens `split_of_name` calls "test"
 _SELECTION_METHODS = frozenset({"fit", "fit_generator", "step"})
 _BEST = re.compile(r"best|min_|max_|lowest|highest", re.IGNORECASE)
+_BEST_BYTES = re.compile(_BEST.pattern.encode(), re.IGNORECASE)
 
 
 class TestSetUsedForSelection(Rule):
@@ -80,23 +84,32 @@ class TestSetUsedForSelection(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
         file_text = model.source.text
-        # (literal tests first: a regex alternation scans the whole file at every position)
-        selects_best = ("load_best_model_at_end" in file_text or "EarlyStoppingCallback" in file_text) and bool(
-            re.search(r"load_best_model_at_end\s*=\s*True|EarlyStoppingCallback", file_text)
+        # Literal tests, each one scan of the file (a regex alternation, or a case-blind regex, tries
+        # every position). Every `EarlyStopping...` spelling contains "early" in lower case.
+        lowered = file_text.lower()
+        mentions_early = "early" in lowered
+        selects_best = (mentions_early and "EarlyStoppingCallback" in file_text) or (
+            "load_best_model_at_end" in file_text and _LOAD_BEST.search(file_text) is not None
         )
-        lightning_monitor = ("ModelCheckpoint(" in file_text or "EarlyStopping(" in file_text) and bool(
-            re.search(r"ModelCheckpoint\(|EarlyStopping\(", file_text)
-        )
-        # else no callee can match it below; "early" (any case) must appear for the case-blind regex to match
-        early_stop_named = "early" in file_text.lower() and _EARLY_STOP.search(file_text) is not None
+        lightning_monitor = "ModelCheckpoint(" in file_text or (mentions_early and "EarlyStopping(" in file_text)
+        # else no callee can match it below
+        early_stop_named = mentions_early and (
+            # in ASCII text, case-blind matching is matching the lowered text
+            _EARLY_STOP_LOWER.search(lowered) if file_text.isascii() else _EARLY_STOP.search(file_text)
+        ) is not None
         calls = model.calls
+        boosters: set[int] | None = None  # ids of the xgboost/lightgbm `train` calls, when only they need a qualname
         if not (early_stop_named or selects_best):  # else only these calls can pass the first test below
             found = {c.id: c for c in model.calls_named(_SELECTION_METHODS)}
-            found.update((c.id, c) for c in model.calls_to(("xgboost.train", "lightgbm.train")))
+            trains = model.calls_to(("xgboost.train", "lightgbm.train"))
+            found.update((c.id, c) for c in trains)
+            boosters = {c.id for c in trains}
             calls = sorted(found.values(), key=lambda c: (c.start_byte, -c.end_byte))  # `model.calls` order
         for call in calls:
             method = model.method_name(call)
-            qual = model.qualname(call) or ""
+            # Without early-stopping names or best-model selection in the file, the qualified name is
+            # only compared with the booster `train` names, which `calls_to` already matched.
+            qual = (model.qualname(call) or "") if boosters is None or call.id in boosters else ""
             if not (
                 early_stop_named
                 or method in _SELECTION_METHODS
@@ -104,7 +117,14 @@ class TestSetUsedForSelection(Rule):
                 or (selects_best and qual.startswith(("transformers.", "trl.")))
             ):
                 continue  # none of the checks below can match: skip reading the arguments
-            kwargs = keyword_arguments(call)
+            # Every keyword test below also needs a `fit`, an xgboost/lightgbm `train` or a Trainer call:
+            # for the rest (mostly `optimizer.step()`) the empty dict answers them the same way.
+            reads_keywords = (
+                method in ("fit", "fit_generator")
+                or qual in ("xgboost.train", "lightgbm.train")
+                or (selects_best and qual.startswith(("transformers.", "trl.")))
+            )
+            kwargs = keyword_arguments(call) if reads_keywords else {}
             if method in ("fit", "fit_generator") and "validation_data" in kwargs:
                 name = _test_name(kwargs["validation_data"])
                 if name is not None:
@@ -139,8 +159,12 @@ class TestSetUsedForSelection(Rule):
                     yield self.finding(call, f"`ReduceLROnPlateau` is stepped with the test metric `{name}`: the "
                                        "learning-rate schedule is tuned on test data; step it with a validation metric")
                     continue
-            callee = text(call.child_by_field_name("function"))
-            if _EARLY_STOP.search(callee) and not qual.startswith(("keras.", "lightning.", "transformers.")):
+            # The callee is part of the file's text: without an early-stopping name there, it has none.
+            if (
+                early_stop_named
+                and _EARLY_STOP.search(text(call.child_by_field_name("function")))
+                and not qual.startswith(("keras.", "lightning.", "transformers."))
+            ):
                 name = next((n for n in (_test_name(a) for a in call_arguments(call)) if n is not None), None)
                 if name is not None:
                     yield self.finding(call, f"early stopping is fed the test metric `{name}`: the stopping epoch is "
@@ -190,7 +214,16 @@ class TestSetUsedForSelection(Rule):
 
     def _best_by_test_metric(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
+        data = model.source.data
+        ascii_only = model.source.text.isascii()  # then the bytes pattern matches as `_BEST` does
         for compare in model.index.get("compare", []):
+            # The names tested below are pieces of the comparison's text, and `_BEST` never spans a
+            # `.`: a comparison whose text has no match cannot name a best score (most of them).
+            if ascii_only:
+                if _BEST_BYTES.search(data, compare.start_byte, compare.end_byte) is None:
+                    continue
+            elif not _BEST.search(text(compare)):
+                continue
             parent = compare.parent
             if parent is None or parent.type not in ("if_statement", "elif_clause"):
                 continue
@@ -217,6 +250,9 @@ def _test_name(node: Node | None) -> str | None:
     """A test-split variable read by the expression (`X_test`, `test_loader`, `(X_te, y_te)`)."""
     if node is None:
         return None
+    raw = node.text
+    if raw is not None and raw.isascii() and not _MAY_NAME_TEST.search(raw):
+        return None  # every test-split name holds a test token (`test`, `te`, `tst`) or `holdout`
     for name in sorted(identifiers_in(node)):
         if split_of_data_name(name) == "test":
             return name

@@ -13,7 +13,6 @@ from ..model import SemanticModel, split_of_name
 from ..syntax import (
     call_arguments,
     dotted_name,
-    has_splat_arguments,
     keyword_argument_node,
     keyword_arguments,
     string_value,
@@ -77,10 +76,10 @@ class TrainLoaderNotShuffled(Rule):
             return
         trained_names: set[str] | None = None
         for call in loaders:
-            if has_splat_arguments(call):
-                continue
-            positional = call_arguments(call)
-            kwargs = keyword_arguments(call)
+            arguments = _read_arguments(call)
+            if arguments is None:
+                continue  # `*args` / `**kwargs`: the loader's options are not visible
+            positional, kwargs = arguments
             if any(k in kwargs for k in ("sampler", "batch_sampler")) or len(positional) > 3:
                 continue
             shuffle = kwargs.get("shuffle") or (positional[2] if len(positional) > 2 else None)
@@ -89,9 +88,12 @@ class TrainLoaderNotShuffled(Rule):
             if shuffle is not None and self._explained(ctx, call):
                 continue
             dataset = positional[0] if positional else kwargs.get("dataset")
-            if dataset is None or self._iterable_dataset(model, dataset):
+            if dataset is None:
                 continue
             split = _declared_split(model, call, dataset)
+            # A declared validation/test loader is skipped before its dataset's value is looked up.
+            if (split is not None and split != "train") or self._iterable_dataset(model, dataset):
+                continue
             if split is None:
                 if trained_names is None:
                     trained_names = _names_iterated_by_training(model)
@@ -138,6 +140,29 @@ class TrainLoaderNotShuffled(Rule):
         return False
 
 
+def _read_arguments(call: Node) -> tuple[list[Node], dict[str, Node]] | None:
+    """`(call_arguments(call), keyword_arguments(call))` in one pass over the arguments, None when
+    `has_splat_arguments(call)`."""
+    args = call.child_by_field_name("arguments")
+    if args is None:
+        return [], {}
+    positional: list[Node] = []
+    kwargs: dict[str, Node] = {}
+    is_list = args.type == "argument_list"
+    for child in args.named_children:
+        kind = child.type
+        if kind in ("list_splat", "dictionary_splat"):
+            return None
+        if kind == "keyword_argument":
+            name = child.child_by_field_name("name")
+            value = child.child_by_field_name("value")
+            if name is not None and value is not None:
+                kwargs[text(name)] = value
+        elif is_list and kind != "comment":
+            positional.append(child)
+    return positional, kwargs
+
+
 def _explaining_comment(line: str) -> bool:
     """A comment that says something (not a lint/test marker such as `# noqa` or `# type:`)."""
     position = line.find("#")
@@ -165,23 +190,24 @@ def _declared_split(model: SemanticModel, call: Node, dataset: Node) -> str | No
     assign = assignment_of(call)
     if assign is not None:
         target = dotted_name(assign.child_by_field_name("left"))
-        if target is not None and split_of_name(target) is not None:
-            return split_of_name(target)
+        split = split_of_name(target) if target is not None else None
+        if split is not None:
+            return split
     parent = call.parent
     if parent is not None and parent.type == "pair":
         key = string_value(parent.child_by_field_name("key"))
-        if key is not None and split_of_name(key) is not None:
-            return split_of_name(key)
+        split = split_of_name(key) if key is not None else None
+        if split is not None:
+            return split
     dataset_name = dotted_name(unwrap(dataset))
     if dataset_name is None and dataset.type == "subscript":
         key = string_value(dataset.child_by_field_name("subscript"))
         dataset_name = key or dotted_name(dataset.child_by_field_name("value"))
-    if dataset_name is not None and split_of_name(dataset_name) is not None:
-        return split_of_name(dataset_name)
+    split = split_of_name(dataset_name) if dataset_name is not None else None
+    if split is not None:
+        return split
     function = model.enclosing_function(call)
-    if function is not None and split_of_name(function.name) is not None:
-        return split_of_name(function.name)
-    return None
+    return split_of_name(function.name) if function is not None else None
 
 
 def _names_iterated_by_training(model: SemanticModel) -> set[str]:

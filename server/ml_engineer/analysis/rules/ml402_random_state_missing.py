@@ -173,9 +173,11 @@ class RandomStateMissing(Rule):
         seed_looked_up = False
         for call in model.calls_to(_ALWAYS | _WHEN.keys()):
             qual = model.qualname(call)
-            if qual is None or (qual not in _ALWAYS and qual not in _WHEN) or not self._is_random(call, qual):
+            if qual is None or (qual not in _ALWAYS and qual not in _WHEN):
                 continue
-            kwargs = keyword_arguments(call)
+            kwargs = keyword_arguments(call)  # read once: `_is_random` and the checks below share it
+            if not self._is_random(kwargs, qual):
+                continue
             if "random_state" in kwargs or ("seed" in kwargs and qual.startswith("umap")):
                 value = kwargs.get("random_state") or kwargs.get("seed")
                 if value is None or value.type != "none":
@@ -193,8 +195,7 @@ class RandomStateMissing(Rule):
             )
 
     @staticmethod
-    def _is_random(call: Node, qual: str) -> bool:
-        kwargs = keyword_arguments(call)
+    def _is_random(kwargs: dict[str, Node], qual: str) -> bool:
         if qual in _ALWAYS:
             if qual.endswith("train_test_split") or qual.endswith("utils.shuffle"):
                 shuffle = kwargs.get("shuffle")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -20,6 +21,10 @@ _NAN_CONSTANTS = {
     "torch.nan": "torch",
 }
 _NAN_CONSTRUCTORS = {"numpy.float64": "numpy", "numpy.float32": "numpy", "numpy.double": "numpy"}
+# Both NaN spellings `nan_origin` knows name it in the source: the attribute (`np.nan`, `math.nan`)
+# ends with it and the constructor argument (`float("nan")`) holds it. A comparison without these
+# three letters, in any case, cannot compare with NaN (most comparisons: skip their tree reads).
+_NAN_TEXT = re.compile(rb"[nN][aA][nN]")
 _PRIMARY = frozenset({"identifier", "attribute", "subscript", "call", "parenthesized_expression"})
 
 
@@ -68,7 +73,10 @@ class NanEquality(Rule):
     fix_availability = "sometimes"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        data = ctx.source.data
         for compare in ctx.model.index.get("compare", []):
+            if _NAN_TEXT.search(data, compare.start_byte, compare.end_byte) is None:
+                continue
             operands = compare.named_children
             operators = [child.type for child in compare.children if not child.is_named]
             if len(operands) != 2 or operators not in (["=="], ["!="]):

@@ -15,7 +15,6 @@ from ..syntax import (
     assignment_targets,
     assignment_value,
     call_arguments,
-    call_method_name,
     call_receiver,
     dotted_name,
     enclosing_scope,
@@ -33,7 +32,10 @@ _CONFIG_CONTAINERS = frozenset({
     "types.SimpleNamespace", "argparse.Namespace", "easydict.EasyDict", "omegaconf.OmegaConf.create",
     "ml_collections.ConfigDict", "ml_collections.config_dict.ConfigDict",
 })
-_CUDA_TEXT = re.compile(rb"cuda")
+# Where a site's `cuda` can be: the method name of `.cuda()` or the start of a `"cuda"` / `"cuda:0"`
+# string. Neither is followed by a dot, which skips `torch.cuda.is_available()`, `torch.cuda.amp`, ...
+# (`torch.cuda.device("cuda:0")` is found from its string argument, like every device call.)
+_CUDA_TEXT = re.compile(rb"cuda(?!\.)")
 
 
 class HardCodedCuda(Rule):
@@ -115,24 +117,50 @@ def _is_cuda_literal(node: Node | None) -> bool:
 def _candidates(model: SemanticModel) -> tuple[list[Node], list[Node]]:
     """Calls and assignments around each `cuda` in the source text (document order, outer calls first).
 
-    Every site has `cuda` in its callee (`.cuda()`) or in a string argument or value, and that call or
-    assignment is the first one above the text: looking there skips the thousands of other calls.
+    Every site has `cuda` as its method name (`.cuda()`) or at the start of a string argument or
+    value, and that call or assignment is the first one above the text: looking there skips the
+    thousands of other calls.
+    The climb stops at the first call: an assignment site's value *is* the `"cuda"` string, whose
+    own text reaches the assignment without passing a call (each `Node.parent` costs a walk down
+    from the root, so the assignments above calls are not worth collecting).
     """
     calls: dict[int, Node] = {}
     assigns: dict[int, Node] = {}
     root = model.root
     for match in _CUDA_TEXT.finditer(model.source.data):
         node = root.descendant_for_byte_range(match.start(), match.end())
-        found_call = found_assign = False
-        while node is not None and node.type not in ("block", "module") and not (found_call and found_assign):
-            if node.type == "call" and not found_call:
+        if node is not None and node.type == "string_content":
+            node = _literal_holder(node)
+        found_assign = False
+        while node is not None and node.type not in ("block", "module"):
+            if node.type == "call":
                 calls[node.id] = node
-                found_call = True
-            elif node.type == "assignment" and not found_assign:
+                break
+            if node.type == "assignment" and not found_assign:
                 assigns[node.id] = node
                 found_assign = True
             node = node.parent
     return sorted(calls.values(), key=_outer_first), sorted(assigns.values(), key=_outer_first)
+
+
+def _literal_holder(content: Node) -> Node | None:
+    """Where the climb from a string holding `cuda` goes on: the node around the string when the
+    string can make a site, None when it cannot.
+
+    A device string counts only as a call's positional argument, its `device=` / `type=` argument
+    or an assignment's value. Inside `"cuda" if ok else "cpu"`, a list or `device_type="cuda"`
+    it makes no site; a call above it is a site only through its own `cuda` text, found by its
+    own climb.
+    """
+    string = content.parent
+    holder = string.parent if string is not None else None
+    if holder is None:
+        return content
+    if holder.type in ("argument_list", "assignment"):
+        return holder
+    if holder.type == "keyword_argument" and text(holder.child_by_field_name("name")) in ("device", "type"):
+        return holder
+    return None
 
 
 def _outer_first(node: Node) -> tuple[int, int]:
@@ -142,28 +170,31 @@ def _outer_first(node: Node) -> tuple[int, int]:
 def _sites(model: SemanticModel) -> list[Node]:
     sites: list[Node] = []
     candidate_calls, candidate_assigns = _candidates(model)
+    data = model.source.data
     for call in candidate_calls:
-        method = call_method_name(call)
-        positional = call_arguments(call)
-        kwargs = keyword_arguments(call)
+        method = model.method_name(call)
         qual = model.qualname(call)
         if qual in _DEVICE_CALLS:
+            positional = call_arguments(call)
+            kwargs = keyword_arguments(call)
             first = positional[0] if positional else kwargs.get("type") or kwargs.get("device")
             index = positional[1] if len(positional) > 1 else kwargs.get("index")
             if _is_cuda_literal(first) and (index is None or index.type == "integer"):
                 sites.append(call)
             continue
         if method == "cuda" and call_receiver(call) is not None and qual != "torch.cuda":
-            device = positional[0] if positional else kwargs.get("device")
+            device = _first_or_device(call)
             if device is None or device.type == "integer":
                 sites.append(call)
             continue
         if method == "to" and call_receiver(call) is not None:
-            device = positional[0] if positional else kwargs.get("device")
-            if _is_cuda_literal(device):
+            if _is_cuda_literal(_first_or_device(call)):
                 sites.append(call)
             continue
-        if _is_cuda_literal(kwargs.get("device")) and not _is_config(model, call):
+        # A `device=` keyword is spelt in the call's text: most candidates (`torch.cuda.is_available()`) lack it.
+        if data.find(b"device", call.start_byte, call.end_byte) == -1:
+            continue
+        if _is_cuda_literal(keyword_arguments(call).get("device")) and not _is_config(model, call):
             sites.append(call)
     for assign in candidate_assigns:
         targets = assignment_targets(assign)
@@ -175,6 +206,12 @@ def _sites(model: SemanticModel) -> list[Node]:
         sites.append(assign)
     sites.sort(key=lambda node: node.start_byte)
     return sites
+
+
+def _first_or_device(call: Node) -> Node | None:
+    """The device argument of `x.cuda(...)` / `x.to(...)`: the first positional one, else `device=`."""
+    positional = call_arguments(call)
+    return positional[0] if positional else keyword_arguments(call).get("device")
 
 
 def _guarded(model: SemanticModel, site: Node) -> bool:
@@ -219,9 +256,13 @@ def _guard_variable(model: SemanticModel, condition: Node) -> bool:
 
 def _requires_gpu(model: SemanticModel) -> bool:
     """Files that state they need CUDA: DDP on NCCL, `set_device`, or an explicit availability check that exits."""
+    data = model.source.data
     calls = model.calls  # a qualified name ending in init_process_group is spelt in an import or a call
-    if b"init_process_group" not in model.source.data:
-        calls = model.calls_to(("torch.cuda.set_device", "torch.cuda.is_available"))
+    if b"init_process_group" not in data:
+        # An availability check counts only under an `assert` or an `if` whose body raises or exits:
+        # without those words in the file, only `set_device` can answer.
+        exits = b"assert" in data or b"raise" in data or b"exit(" in data
+        calls = model.calls_to(("torch.cuda.set_device", "torch.cuda.is_available") if exits else ("torch.cuda.set_device",))
     for call in calls:
         qual = model.qualname(call) or ""
         if qual in ("torch.cuda.set_device",):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -20,6 +21,16 @@ _METHODS: dict[str, frozenset[str]] = {
     "backward": frozenset({"loss_tensor"}),
 }
 _SUFFIXES = tuple(name.encode() for name in _METHODS)
+_LAST_BYTES = frozenset(suffix[-1] for suffix in _SUFFIXES)  # b"l", b"n", b"d", b"p" as ints
+# Where a bare `x.eval` statement can end, in a tree without errors: the method's whole name, then
+# only spaces before a line break, a comment, `;`, a line continuation or the end of the file (bytes
+# of non-ASCII whitespace count as spaces). One pattern per name, each starting with the name: the
+# regex engine skips from one to the next (a leading look-behind would make it try every position),
+# and most files hold few such places, whose statements are then the only ones read.
+_BARE_NAME_ENDS = [
+    re.compile(suffix + rb"(?<![A-Za-z0-9_]" + suffix + rb")(?=[ \t\x0b\x0c\x80-\xff]*(?:[#;\r\n\\]|\Z))")
+    for suffix in _SUFFIXES
+]
 
 
 class ModeCallMissingParens(Rule):
@@ -65,10 +76,7 @@ class ModeCallMissingParens(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         model = ctx.model
-        data = model.source.data
-        for statement in model.index.get("statement", []):
-            if not data.endswith(_SUFFIXES, 0, statement.end_byte):
-                continue  # a bare `x.eval` statement ends with the method's name
+        for statement in _statements_ending_in_a_name(model):
             named = statement.named_children
             if len(named) != 1 or named[0].type != "attribute":
                 continue
@@ -86,6 +94,28 @@ class ModeCallMissingParens(Rule):
                 f"write `{text(attribute)}()`",
                 fix=make_fix(f"Call `{text(attribute)}()`", insert_after(attribute, "()"), safe=True),
             )
+
+
+def _statements_ending_in_a_name(model: SemanticModel) -> Iterator[Node]:
+    """The expression statements ending with one of the method names, in document order (a superset
+    of the bare `x.eval` statements: the caller checks the rest)."""
+    data = model.source.data
+    if model.root.has_error:  # error recovery can end a statement anywhere: test every statement
+        for statement in model.index.get("statement", []):
+            end = statement.end_byte
+            # (the last byte first: one index and a set lookup turn away most statements)
+            if end and data[end - 1] in _LAST_BYTES and data.endswith(_SUFFIXES, 0, end):
+                yield statement
+        return
+    # A bare statement's method name is an identifier whose attribute is the whole statement.
+    places = sorted(match.span() for pattern in _BARE_NAME_ENDS for match in pattern.finditer(data))
+    root = model.root
+    for start, end in places:
+        name = root.descendant_for_byte_range(start, end)
+        attribute = name.parent if name is not None and name.type == "identifier" else None
+        owner = attribute.parent if attribute is not None and attribute.type == "attribute" else None
+        if owner is not None and owner.type == "expression_statement" and owner.end_byte == end:
+            yield owner
 
 
 def _receiver_kind(model: SemanticModel, receiver: Node, at: Node) -> str | None:

@@ -137,7 +137,11 @@ def _call_statements(model: SemanticModel, calls: list[Node]) -> list[tuple[Node
     """(statement, call) for the expression statements that are just one of `calls` (parentheses
     aside), in document order: the statements the check reads, found from the calls it cares about."""
     found: dict[int, tuple[Node, Node]] = {}
+    data = model.source.data
+    anywhere = model.root.has_error  # error recovery can build a statement after any byte
     for call in calls:
+        if not (anywhere or _may_start_statement(data, call)):
+            continue  # `y = x.to(d)`, `f(a, df.drop(...))`: no need to climb (`Node.parent` walks down from the root)
         statement = call.parent
         while statement is not None and statement.type in ("parenthesized_expression", "await"):
             statement = statement.parent
@@ -147,6 +151,20 @@ def _call_statements(model: SemanticModel, calls: list[Node]) -> list[tuple[Node
         if len(named) == 1 and unwrap(named[0]) == call:
             found[statement.id] = (statement, call)
     return sorted(found.values(), key=lambda pair: pair[0].start_byte)
+
+
+# What can come right before the call of an expression statement, spaces aside, in a tree without
+# errors: a line break or the start of the file, `;`, the `:` of `if x: df.dropna()`, the `(` of
+# `(df.dropna())`, the `t` of `await`. (Bytes of non-ASCII whitespace count too.)
+_STATEMENT_OPENERS = frozenset(b"\n\r;:(t")
+_SPACES = frozenset(b" \t\x0c")
+
+
+def _may_start_statement(data: bytes, call: Node) -> bool:
+    position = call.start_byte - 1
+    while position >= 0 and data[position] in _SPACES:
+        position -= 1
+    return position < 0 or data[position] in _STATEMENT_OPENERS or data[position] >= 0x80
 
 
 def _discarded_target(model: SemanticModel, call: Node, has_frames: bool) -> Node | None:

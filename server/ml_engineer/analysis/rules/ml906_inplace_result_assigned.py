@@ -84,9 +84,12 @@ class InplaceResultAssigned(Rule):
     fix_availability = "sometimes"
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if b"inplace" not in ctx.source.data:
+        data = ctx.source.data
+        if b"inplace" not in data:
             return  # no call passes `inplace=` in this file
         for assign in ctx.model.index.get("assign", []):
+            if data.find(b"inplace", assign.start_byte, assign.end_byte) == -1:
+                continue  # nor in this assignment: skip its tree reads
             right = assign.child_by_field_name("right")
             value = unwrap(right)
             if value is None or right is None or right.type == "assignment":
@@ -106,6 +109,8 @@ class InplaceResultAssigned(Rule):
                 fix=_fix(assign, targets, value, keyword),
             )
         for ret in ctx.model.index.get("return", []):
+            if data.find(b"inplace", ret.start_byte, ret.end_byte) == -1:
+                continue
             value = unwrap(ret.named_children[0]) if ret.named_children else None
             if value is None:
                 continue
