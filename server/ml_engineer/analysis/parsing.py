@@ -24,13 +24,13 @@ _INDEX_QUERY = """
 (while_statement) @loop
 (with_statement) @with
 (comparison_operator) @compare
-(expression_statement) @statement
 (return_statement) @return
 (lambda) @lambda
 """
 
 _local = threading.local()
 _start_byte = attrgetter("start_byte")
+_end_byte = attrgetter("end_byte")
 
 
 @lru_cache(maxsize=1)
@@ -59,13 +59,44 @@ def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
 
 
 def index_nodes(root: Node) -> dict[str, list[Node]]:
-    """Capture name -> nodes in document order, for every kind in the index query."""
+    """Capture name -> nodes in document order, for every kind in the index query.
+
+    Nodes starting at the same byte (only calls: `a.f().g()`) come inner first: tree-sitter
+    orders such captures by memory address, which differs from one parse to the next.
+    """
     captures = QueryCursor(index_query()).captures(root)
     for name in [name for name in captures if name.startswith("_")]:
         del captures[name]  # predicate helpers, not index entries
     for nodes in captures.values():
         nodes.sort(key=_start_byte)
+    calls = captures.get("call")
+    if calls:
+        starts = [call.start_byte for call in calls]
+        if len(set(starts)) != len(starts):
+            _order_ties_inner_first(calls, starts)
     return captures
+
+
+def _order_ties_inner_first(nodes: list[Node], starts: list[int]) -> None:
+    run = 0
+    for position in range(1, len(nodes) + 1):
+        if position == len(nodes) or starts[position] != starts[run]:
+            if position - run > 1:
+                nodes[run:position] = sorted(nodes[run:position], key=_end_byte)
+            run = position
+
+
+@lru_cache(maxsize=8)
+def _type_query(node_type: str) -> Query:
+    return Query(python_language(), f"({node_type}) @node")
+
+
+def nodes_of_type(root: Node, node_type: str) -> list[Node]:
+    """Every `node_type` node under `root` in document order: one traversal, for kinds the index
+    does not hold (rare paths such as files with syntax errors)."""
+    nodes = QueryCursor(_type_query(node_type)).captures(root).get("node", [])
+    nodes.sort(key=_start_byte)
+    return nodes
 
 
 def walk(node: Node) -> Iterator[Node]:

@@ -9,6 +9,7 @@ from tree_sitter import Node
 
 from ..findings import Finding
 from ..model import SemanticModel, name_tokens
+from ..parsing import nodes_of_type
 from ..syntax import dotted_name, text
 from .base import Rule, RuleContext, insert_after, make_fix
 
@@ -101,7 +102,7 @@ def _statements_ending_in_a_name(model: SemanticModel) -> Iterator[Node]:
     of the bare `x.eval` statements: the caller checks the rest)."""
     data = model.source.data
     if model.root.has_error:  # error recovery can end a statement anywhere: test every statement
-        for statement in model.index.get("statement", []):
+        for statement in nodes_of_type(model.root, "expression_statement"):
             end = statement.end_byte
             # (the last byte first: one index and a set lookup turn away most statements)
             if end and data[end - 1] in _LAST_BYTES and data.endswith(_SUFFIXES, 0, end):
