@@ -65,3 +65,105 @@ def test_module_rule_gate_keeps_a_base_spelled_in_full_without_an_import() -> No
     code = "class Net(torch.nn.Module):\n    def __init__(self):\n        self.fc = torch.nn.Linear(2, 2)\n"
     assert "ML803" in {finding.code for finding in analyze(code, "t.py").findings}
     assert "ML803" not in {finding.code for finding in analyze(code.replace("torch.nn.Module", "Base"), "t.py").findings}
+
+
+_TRAINING = """\
+import torch
+import torch.nn as nn
+from torch.cuda.amp import GradScaler
+
+class Net(nn.Module):
+    def forward(self, x):
+        return x
+
+def build():
+    net = Net()
+    return net
+
+def step_fn(model, opt, scaler, batch):
+    opt.zero_grad()
+    loss = model(batch).sum()
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+def fit(loader, epochs):
+    model = build().to("cuda")
+    opt = torch.optim.AdamW(model.parameters())
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1)
+    scaler = GradScaler()
+    model, opt = accelerator.prepare(model, opt)
+    for epoch in range(epochs):
+        model.train()
+        for batch in loader:
+            step_fn(model, opt, scaler, batch)
+        sched.step()
+        def inner():
+            opt.step()
+        model = model.to("cpu")
+    model.eval()
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for batch in loader:
+    opt.zero_grad(); model(batch).mean().backward(); opt.step()
+"""
+
+
+def test_entity_answers_do_not_depend_on_the_order_names_are_asked_in() -> None:
+    names = ["model", "opt", "sched", "scaler", "net", "loader", "batch", "loss"]
+    first, second = build(_TRAINING), build(_TRAINING)
+    places = [None, *first.calls]
+    asked = [(name, index) for name in names for index in range(len(places))]
+
+    def answers(model: SemanticModel, order: list[tuple[str, int]]) -> dict[tuple[str, int], object]:
+        spots = [None, *model.calls]
+        found = {}
+        for name, index in order:
+            entity = model.entity(name, spots[index])
+            found[(name, index)] = None if entity is None else (entity.kind, entity.assignment.start_byte)
+        return found
+
+    forward, backward = answers(first, asked), answers(second, list(reversed(asked)))
+    assert forward == backward
+    assert forward[("opt", 0)] is not None and forward[("sched", 0)] == ("scheduler", _TRAINING.index("sched ="))
+    # A lookup while classifying sees only earlier bindings: `model = build().to(...)` is a model
+    # through the factory, and `model = model.to("cpu")` keeps it one.
+    assert {entity.kind for entity in first.entities["model"]} == {"model"}
+
+
+def test_function_summaries_equal_one_slice_per_function_body() -> None:
+    model = build(_TRAINING)
+    direct: dict[str, set[str]] = {}
+    callees: dict[str, set[str]] = {}
+    for info in model.functions.values():
+        body = info.node.child_by_field_name("body")
+        assert body is not None
+        direct[info.qualname] = {effect.kind for effect in model.effects_in(body)}
+        callees[info.qualname] = {helper.qualname for _call, helper in model.helper_calls_in(body) if helper is not info}
+    closed = {name: set(kinds) for name, kinds in direct.items()}
+    for _ in range(10):
+        for name, called in callees.items():
+            for callee in called:
+                closed[name] |= closed.get(callee, set())
+    assert {info.qualname: info.effects for info in model.functions.values()} == closed
+    assert {"backward", "scaler_step", "zero_grad", "opt_step"} <= closed["fit"]  # through step_fn and inner()
+
+
+def test_call_order_is_the_same_on_every_parse_and_inner_first_for_shared_starts() -> None:
+    code = "a.f().g().h(x)\nb(1)(2)(3)\nc.d(e.f(g()).h()).i()\n" * 20
+    orders = {tuple((call.start_byte, call.end_byte) for call in build(code).calls) for _ in range(8)}
+    assert len(orders) == 1
+    (order,) = orders
+    assert list(order) == sorted(order)
+
+
+def test_callee_names_read_from_bytes_equal_the_tree() -> None:
+    from ml_engineer.analysis.syntax import call_method_name
+
+    code = (
+        "a . b ( 1 )\nf\t(2)\nx.y(\n 3)\nz[0](4)\n(p or q)(5)\nm.n().o(6)\nk.v  # c\n\n"
+        "s = 'a.b(' + t.u(7)\nvé.w(8)\nv.wé(9)\nprint (10)\nlambda: r.s(11)\n"
+    )
+    model = build(code)
+    assert [model.method_name(call) for call in model.calls] == [call_method_name(call) for call in model.calls]
