@@ -54,6 +54,19 @@ def test_incremental_changes_match_the_text_and_the_full_parse(changes) -> None:
     assert str(incremental.root_node) == str(parse(data).root_node)
 
 
+def test_positions_past_the_last_line_clamp_to_the_end_even_after_edits() -> None:
+    buffer = TextBuffer("a\nbé")
+    past = types.Range(types.Position(9, 0), types.Position(9, 3))
+    edit = buffer.apply(types.TextDocumentContentChangePartial(range=past, text="!"), types.PositionEncodingKind.Utf16)
+    assert buffer.text == "a\nbé!"
+    assert edit is not None and (edit.start_byte, edit.start_point) == (5, (1, 3))
+    # The cached line starts follow the text: line 2 exists once a newline is added.
+    buffer.apply(types.TextDocumentContentChangePartial(range=past, text="\nc"), types.PositionEncodingKind.Utf16)
+    line_two = types.Range(types.Position(2, 1), types.Position(2, 1))
+    buffer.apply(types.TextDocumentContentChangePartial(range=line_two, text="d"), types.PositionEncodingKind.Utf16)
+    assert buffer.text == "a\nbé!\ncd"
+
+
 async def test_results_for_an_older_version_are_dropped() -> None:
     versions = {"doc": 1}
     published: list[Snapshot] = []

@@ -8,6 +8,7 @@ breaks on form feeds and other Unicode separators, which LSP clients do not coun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 from lsprotocol import types
 from tree_sitter import Point, Tree
@@ -55,17 +56,32 @@ class TextBuffer:
     """The current text of one open document."""
 
     def __init__(self, text: str):
-        self.text = text
+        self._text = text
+        self._line_starts: list[int] | None = None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+        self._line_starts = None
+
+    def _starts(self) -> list[int]:
+        # Index of each line's first character, built once per version of the text (a change
+        # locates two positions; finding them line by line from the top costs ms on big files).
+        if self._line_starts is None:
+            self._line_starts = [0, *accumulate(len(line) + 1 for line in self._text.split("\n"))][:-1]
+        return self._line_starts
 
     def _locate(self, position: types.Position, encoding: str) -> tuple[int, int, int]:
         """Position -> (index into text, row, byte column)."""
-        text = self.text
-        start = 0
-        for _ in range(position.line):
-            newline = text.find("\n", start)
-            if newline == -1:
-                return len(text), text.count("\n"), len(_encode(text[text.rfind("\n") + 1 :]))
-            start = newline + 1
+        text = self._text
+        starts = self._starts()
+        if position.line >= len(starts):
+            return len(text), len(starts) - 1, len(_encode(text[starts[-1] :]))
+        start = starts[position.line]
         end = text.find("\n", start)
         line = text[start : end if end != -1 else len(text)]
         if line.endswith("\r"):
