@@ -21,3 +21,21 @@ def test_no_semantic_model_outlives_its_analysis() -> None:
     gc.collect()
     alive = [obj for obj in gc.get_objects() if isinstance(obj, SemanticModel)]
     assert alive == []
+
+
+def test_a_dropped_analysis_is_freed_without_the_cyclic_collector() -> None:
+    # Reference cycles (model <-> caches, class <-> methods) keep a model, its nodes and so its
+    # whole tree alive until a full collection, which the server's high GC thresholds make rare:
+    # memory then grows with every keystroke. Without cycles, dropping the result frees it at once.
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.py")))
+    analyze(text, "warm.py", Config(select=("ML",)))
+    gc.collect()
+    gc.disable()
+    try:
+        result = analyze(text, "cycles.py", Config(select=("ML",)))
+        assert result.findings and result.model.training_loops and result.model.classes
+        del result
+        alive = [obj for obj in gc.get_objects() if isinstance(obj, SemanticModel)]
+        assert alive == []
+    finally:
+        gc.enable()

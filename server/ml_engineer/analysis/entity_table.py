@@ -15,6 +15,7 @@ classification cannot recurse forever.
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -57,8 +58,10 @@ class EntityTable(Mapping[str, list["Entity"]]):
     ) -> None:
         self._assignments = assignments  # dotted target name -> assignments binding it, in order
         self._all = all_assignments
-        self._scope_of = scope_of_assignment
-        self._classify = classify
+        # The callables are the model's own methods: held weakly, so that the model and its table
+        # are no reference cycle and are freed as soon as the last analysis result holding them goes.
+        self._scope_of = weakref.WeakMethod(scope_of_assignment)
+        self._classify = weakref.WeakMethod(classify)
         self._by_assignment: dict[int, list[Entity]] = {}
         self._done: dict[str, int] = {}  # name -> how many of its assignments are classified
         self._by_name: dict[str, _Bindings] = {}
@@ -68,7 +71,8 @@ class EntityTable(Mapping[str, list["Entity"]]):
     def _of_assignment(self, assign: Node) -> list[Entity]:
         found = self._by_assignment.get(assign.id)
         if found is None:
-            found = self._by_assignment[assign.id] = self._classify(assign)
+            classify = self._classify()
+            found = self._by_assignment[assign.id] = classify(assign) if classify is not None else []
         return found
 
     def _ensure(self, name: str, horizon: int | None) -> None:
@@ -87,7 +91,8 @@ class EntityTable(Mapping[str, list["Entity"]]):
             for entity in self._of_assignment(assign):
                 if entity.name == name:
                     self._by_name.setdefault(name, _Bindings()).add(entity)
-                    scope = self._scope_of(assign)
+                    scope_of = self._scope_of()
+                    scope = scope_of(assign) if scope_of is not None else -1
                     self._by_scope.setdefault((name, scope), _Bindings()).add(entity)
 
     def visible(self, name: str, horizon: int | None = None) -> tuple[list[Entity], list[int], int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -140,11 +141,17 @@ class FunctionInfo:
     node: Node
     name: str
     qualname: str  # "Trainer.fit" or "train_one_epoch"
-    owner: ClassInfo | None
+    # The class a method belongs to, held weakly: the class lists its methods, and a strong
+    # reference both ways would be a cycle (its nodes, and so the whole tree, freed only by the GC).
+    owner_ref: weakref.ref[ClassInfo] | None
     decorator_names: list[str]
     effects: set[str] = field(default_factory=set)  # effects of calls made directly in the body
     callees: set[str] = field(default_factory=set)  # qualnames of same-file functions called
     grad_mode: str | None = None  # "no_grad" | "enable_grad" from a decorator
+
+    @property
+    def owner(self) -> ClassInfo | None:
+        return self.owner_ref() if self.owner_ref is not None else None
 
     @cached_property
     def params(self) -> list[str]:
@@ -465,7 +472,7 @@ class SemanticModel:
                 node=node,
                 name=name,
                 qualname=qualname,
-                owner=owner,
+                owner_ref=weakref.ref(owner) if owner is not None else None,
                 decorator_names=decorator_names,
                 grad_mode=grad_mode,
             )

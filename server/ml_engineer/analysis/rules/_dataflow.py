@@ -9,6 +9,7 @@ document order, which is how scripts and notebooks run.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -89,7 +90,9 @@ class ScopeFlow:
 
     scope: Node
     consumers: list[Consumer] = field(default_factory=list)
-    model: SemanticModel | None = field(default=None, repr=False)  # to compute `split_derived`
+    # To compute `split_derived`; weak, because the flow is cached on the model itself (a strong
+    # reference would make the model a reference cycle, freed only by the cyclic GC).
+    model_ref: weakref.ref[SemanticModel] | None = field(default=None, repr=False)
     _split_derived: dict[str, int] | None = field(default=None, repr=False)
 
     @property
@@ -101,7 +104,8 @@ class ScopeFlow:
         assignment that mentions a split output.
         """
         if self._split_derived is None:
-            self._split_derived = _split_derived(self.model, self.scope, self.consumers) if self.model is not None else {}
+            model = self.model_ref() if self.model_ref is not None else None
+            self._split_derived = _split_derived(model, self.scope, self.consumers) if model is not None else {}
         return self._split_derived
 
 
@@ -290,7 +294,7 @@ def scope_flow(model: SemanticModel, scope: Node) -> ScopeFlow:
     cache: dict[int, ScopeFlow] = model.__dict__.setdefault("_ml3xx_scope_flows", {})
     if scope.id in cache:
         return cache[scope.id]
-    flow = ScopeFlow(scope, list(_consumers_by_scope(model).get(scope.id, ())), model)
+    flow = ScopeFlow(scope, list(_consumers_by_scope(model).get(scope.id, ())), weakref.ref(model))
     cache[scope.id] = flow
     return flow
 

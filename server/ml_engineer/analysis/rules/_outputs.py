@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -124,13 +125,22 @@ class OutputTracer:
     """Answers "what does this expression output?" for one semantic model."""
 
     def __init__(self, model: SemanticModel):
-        self.model = model
+        # Weak: the tracer is memoised on the model, and a strong reference back would make the
+        # model a reference cycle that only the cyclic GC frees.
+        self._model_ref = weakref.ref(model)
         self._class_kinds: dict[tuple[str, int | None], Output | None] = {}
         self._function_kinds: dict[tuple[int, int | None], Output | None] = {}
         self._parameter_kinds: dict[tuple[int, str], Output | None] = {}
         self._call_sites: dict[int, list[Node]] | None = None
         self._loss_calls: list[LossCall] | None = None
         self._attribute_values: dict[tuple[int, str], Node | None] = {}
+
+    @property
+    def model(self) -> SemanticModel:
+        model = self._model_ref()
+        if model is None:  # pragma: no cover - the tracer is only reachable through its model
+            raise ReferenceError("the semantic model of this tracer is gone")
+        return model
 
     # --- definitions -------------------------------------------------------------------------
 
