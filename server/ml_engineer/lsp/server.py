@@ -62,8 +62,12 @@ class MLEngineerServer(LanguageServer):
     # --- analysis results ------------------------------------------------------------------
 
     async def on_snapshot(self, snapshot: Snapshot) -> None:
+        # The replaced snapshot (a whole tree and model: milliseconds to free on big files) is
+        # released after the diagnostics are out, not before.
+        previous = self.store.snapshots.get(snapshot.key)
         self.store.accept(snapshot)
         self.publisher.publish(snapshot)
+        del previous
         if not self._knowledge_requested:
             # Hovers read the knowledge base; load it once the first diagnostics are out.
             self._knowledge_requested = True
