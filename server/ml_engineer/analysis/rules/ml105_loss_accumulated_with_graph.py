@@ -289,16 +289,17 @@ def _targets(assign: Node) -> list[Node]:
 
 
 def _in_training_context(model: SemanticModel, node: Node, accumulator: str) -> bool:
-    """Inside a loop that backpropagates, or a per-step method keeping a total on `self`."""
-    loops = model.enclosing_loops(node)
-    if loops:
-        return any(_backpropagates(model, loop) for loop in loops)
-    function = model.enclosing_function(node)
-    return function is not None and accumulator.startswith("self.") and "backward" in function.effects
+    """Inside a loop that backpropagates, or a per-step method keeping a total on `self`,
+    for a `node` where `_may_train_at` holds (`_accumulations` yields no other).
+
+    Inside loops both ask "does some loop backpropagate", already answered yes; outside every loop
+    this one asks in addition for an accumulator on `self`.
+    """
+    return accumulator.startswith("self.") or bool(model.enclosing_loops(node))
 
 
 def _may_train_at(model: SemanticModel, node: Node) -> bool:
-    """`_in_training_context` for an accumulator on `self` (true whenever it is for any accumulator)."""
+    """Inside a loop that backpropagates, or a function that does (its totals on `self` are per-step)."""
     loops = model.enclosing_loops(node)
     if loops:
         return any(_backpropagates(model, loop) for loop in loops)
