@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+from collections.abc import Callable
 
 from tree_sitter import Node
 
@@ -246,12 +247,18 @@ def under_no_grad(model: SemanticModel, node: Node, depth: int = 0) -> bool:
     return bool(sites) and all(under_no_grad(model, site, depth + 1) for site in sites)
 
 
-def real_passes(model: SemanticModel) -> list[EvalPass]:
-    """Evaluation passes worth checking, one per function (blocks inside a function pass fold into it)."""
+def real_passes(model: SemanticModel, skip: Callable[[EvalPass], bool] | None = None) -> list[EvalPass]:
+    """Evaluation passes worth checking, one per function (blocks inside a function pass fold into it).
+
+    The passes `skip` accepts (cheap tests a rule would reject them by anyway) are left out before
+    the caller and training-step tests, which cost more; the other passes are unchanged by it.
+    """
     passes = [p for p in model.eval_passes if not in_lightning_module(model, p.function)]
     function_nodes = {p.node.id for p in passes if p.kind == "function"}
     result = []
     for eval_pass in passes:
+        if skip is not None and skip(eval_pass):
+            continue
         if eval_pass.kind == "no_grad_block":
             if eval_pass.function is not None and eval_pass.function.node.id in function_nodes:
                 continue

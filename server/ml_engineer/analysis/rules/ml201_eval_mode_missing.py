@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from ..findings import Finding
-from ..model import SemanticModel
+from ..model import EvalPass, SemanticModel
 from ..syntax import text
 from ._eval import (
     applies,
@@ -79,10 +79,8 @@ class EvalModeMissing(Rule):
         model = ctx.model
         if not applies(model):
             return
-        for eval_pass in real_passes(model):
+        for eval_pass in real_passes(model, skip=_switches_to_eval_itself):
             info = eval_pass.function
-            if eval_pass.kind == "function" and info is not None and "eval_mode" in info.effects:
-                continue  # switches to eval itself (tested before the model calls, which cost more)
             calls = torch_model_calls(model, eval_pass.node, include_generate=True)
             if not calls:
                 continue
@@ -105,6 +103,15 @@ class EvalModeMissing(Rule):
             if _known_mode_free(model, names):
                 finding = finding.with_severity("info")
             yield finding
+
+
+def _switches_to_eval_itself(eval_pass: EvalPass) -> bool:
+    """An evaluation function that calls `eval()` itself (directly or through a helper): never reported.
+
+    Tested first, before the training-step tests of `real_passes` and the model calls, which cost more.
+    """
+    info = eval_pass.function
+    return eval_pass.kind == "function" and info is not None and "eval_mode" in info.effects
 
 
 def _known_mode_free(model: SemanticModel, names: set[str]) -> bool:
