@@ -88,8 +88,13 @@ class TrainModeNotRestored(Rule):
             if body is None:
                 continue
             tokens = _tokens(model, body, 0, set())
-            tokens = _drop_branch_alternatives(tokens)
+            # Dropping eval tokens never makes a step run in eval mode (the mode before each step is
+            # then eval only if it was before): without a culprit among all tokens there is none
+            # among the kept ones, and the branch test (a parent walk per token pair) can be spared.
             culprit, victim = _first_step_in_eval_mode(tokens)
+            if culprit is None:
+                continue
+            culprit, victim = _first_step_in_eval_mode(_drop_branch_alternatives(tokens))
             if culprit is None or victim is None or culprit.site.id in reported:
                 continue
             if culprit.site is culprit.node and not _is_trained_model(model, culprit):
