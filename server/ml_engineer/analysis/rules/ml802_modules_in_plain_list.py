@@ -67,12 +67,8 @@ class ModulesInPlainList(Rule):
         if not may_define_torch_modules(model):
             return
         # Only assignments in a method of an nn.Module class can be reported (`class_of` below).
-        inside: dict[int, Node] = {}
-        for owner_info in model.classes.values():
-            if owner_info.is_torch_module:
-                inside.update((assign.id, assign) for assign in model.nodes_in("assign", owner_info.node))
         data = model.source.data
-        for assign in sorted(inside.values(), key=lambda node: node.start_byte):
+        for assign in _assignments_in_modules(model):
             if not data.startswith(b"self", assign.start_byte):
                 continue  # the target, which starts the assignment, is no `self.x`
             left = assign.child_by_field_name("left")
@@ -179,6 +175,26 @@ def _registered_elsewhere(model: SemanticModel, owner: ClassInfo, target: str, v
         if method in _REGISTERING and pattern.search(text(call.child_by_field_name("arguments"))):
             return True
     return False
+
+
+def _assignments_in_modules(model: SemanticModel) -> list[Node]:
+    """The assignments inside the nn.Module classes, in document order, each once.
+
+    Classes nest or are apart: the outermost module classes, in order, hold every such assignment,
+    and their slices of the index follow one another.
+    """
+    classes = sorted(
+        ((info.node.start_byte, -info.node.end_byte, info.node) for info in model.classes.values() if info.is_torch_module),
+        key=lambda entry: entry[:2],
+    )
+    assigns: list[Node] = []
+    covered_until = -1
+    for start, negative_end, node in classes:
+        if start < covered_until:
+            continue  # nested in a module class taken already
+        covered_until = -negative_end
+        assigns.extend(model.nodes_in("assign", node))
+    return assigns
 
 
 def _nn_prefix(model: SemanticModel) -> str | None:

@@ -68,7 +68,8 @@ class ModuleInitMissingSuper(Rule):
             if body is None:
                 continue
             super_call = next((c for c in _init_calls_in(model, body) if _is_base_init(model, c, init)), None)
-            first_assign = _first_self_assignment(model, body, init)
+            # With a base initialiser, only an assignment up to it can be reported: look no further.
+            first_assign = _first_self_assignment(model, body, init, super_call.start_byte if super_call is not None else None)
             if super_call is not None:
                 if first_assign is None or first_assign.start_byte > super_call.start_byte:
                     continue
@@ -114,9 +115,12 @@ def _with_starts(calls: list[Node]) -> tuple[list[Node], list[int]]:
     return calls, [call.start_byte for call in calls]
 
 
-def _first_self_assignment(model: SemanticModel, body: Node, init: FunctionInfo) -> Node | None:
+def _first_self_assignment(model: SemanticModel, body: Node, init: FunctionInfo, until: int | None = None) -> Node | None:
+    """The first `self.x = ...` of `init` in `body`; with `until`, among those starting at or before it."""
     data = model.source.data
     for assign in model.nodes_in("assign", body):
+        if until is not None and assign.start_byte > until:
+            return None  # (document order: every later one starts after it too)
         if not data.startswith(b"self", assign.start_byte):
             continue  # the target, which starts the assignment, is no `self.x`
         if model.enclosing_function(assign) is not init:
