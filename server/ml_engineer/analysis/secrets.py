@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["KIND_LABELS", "Redaction", "SecretMatch", "find_secrets", "redact"]
 
@@ -367,6 +368,23 @@ def _quoted_name_assignments(text: str) -> Iterator[re.Match[str]]:
 
 def _kind_for_name(name: str, text: str, position: int) -> str | None:
     """The secret kind a name suggests (``None`` when it does not look like a credential)."""
+    kind = _kind_of_name_words(name)
+    if kind is _ASK_ENCLOSING_CALL:
+        return _enclosing_vendor_call(text, position) or "generic"
+    return kind
+
+
+# What `_kind_of_name_words` answers for a bare `key`/`token`-like name: the call it is passed to decides.
+_ASK_ENCLOSING_CALL = "<enclosing call>"
+
+
+@lru_cache(maxsize=4096)
+def _kind_of_name_words(name: str) -> str | None:
+    """`_kind_for_name` from the name alone, or `_ASK_ENCLOSING_CALL`.
+
+    Cached: a file repeats its names (`device_type="cuda"` on every autocast), and the answer
+    depends on the name only.
+    """
     words = [w.lower() for w in _NAME_WORD_SPLIT.split(name) if w]
     if not words:
         return None
@@ -384,9 +402,7 @@ def _kind_for_name(name: str, text: str, position: int) -> str | None:
         if word in words:
             return kind
     if words in (["key"], ["api", "key"], ["apikey"], ["api", "token"], ["token"]):
-        vendor = _enclosing_vendor_call(text, position)
-        if vendor is not None:
-            return vendor
+        return _ASK_ENCLOSING_CALL
     return "generic"
 
 
