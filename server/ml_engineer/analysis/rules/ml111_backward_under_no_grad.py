@@ -10,7 +10,7 @@ from .. import known_apis as apis
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import is_inside, text
-from ._training import BACKWARD_METHODS, Nesting, effect_or_local_calls_in, local_function_names
+from ._training import BACKWARD_METHODS, Nesting, effect_or_local_calls_in
 from .base import Rule, RuleContext
 
 
@@ -58,8 +58,8 @@ class BackwardUnderNoGrad(Rule):
         model = ctx.model
         if not model.calls_named(("backward",)):
             return  # both checks below need a backward() call (directly or in a helper's effects)
-        # Only calls named `backward` or like a same-file function can match below.
-        for call in model.calls_named(BACKWARD_METHODS | local_function_names(model)):
+        # Only calls named `backward` or like a same-file function that backpropagates can match below.
+        for call in model.calls_named(BACKWARD_METHODS | _backpropagating_function_names(model)):
             effect = model.effect_of_call(call)
             if effect is not None and effect.kind == "backward":
                 region = _disabling_region(model, call)
@@ -82,6 +82,15 @@ class BackwardUnderNoGrad(Rule):
                     "recorded for it to backpropagate",
                     related=[ctx.related(region, "gradients disabled here")],
                 )
+
+
+def _backpropagating_function_names(model: SemanticModel) -> set[str]:
+    """Names of the same-file functions whose effects include backward.
+
+    `resolve_local_function` answers one of `model.functions`, named like the call's method name:
+    a call named otherwise resolves to no helper, or to one without backward.
+    """
+    return {info.name for info in model.functions.values() if "backward" in info.effects}
 
 
 def _disabling_region(model: SemanticModel, node: Node) -> Node | None:
