@@ -167,3 +167,44 @@ def test_callee_names_read_from_bytes_equal_the_tree() -> None:
     )
     model = build(code)
     assert [model.method_name(call) for call in model.calls] == [call_method_name(call) for call in model.calls]
+
+
+_ASSIGNMENTS = """\
+x = 1
+y: int = 2
+z: float
+a = b = c = 3
+p, q = 1, 2
+self.w = 4
+d[0] = 5
+print = 6
+u=7;v=8
+λ = 9
+t \\
+    = 10
+e = (f := 11)
+"""
+
+
+def _bindings_read_from_the_tree(model: SemanticModel) -> dict[str, list[int]]:
+    from ml_engineer.analysis.syntax import assignment_targets, dotted_name
+
+    expected: dict[str, list[int]] = {}
+    for assign in model.index.get("assign", []):
+        left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
+        if left is not None and left.type in ("pattern_list", "tuple_pattern") and (right is None or right.type != "assignment"):
+            targets = left.named_children
+        else:
+            targets = assignment_targets(assign) if right is not None and right.type == "assignment" else [left]
+        for name in (dotted_name(target) for target in targets):
+            if name is not None:
+                expected.setdefault(name, []).append(assign.start_byte)
+    return expected
+
+
+def test_assignment_names_read_from_the_bytes_equal_the_tree_targets() -> None:
+    model = build(_ASSIGNMENTS)
+    assert not model.root.has_error
+    found = {name: [assign.start_byte for assign in assigns] for name, assigns in model.assignments.items()}
+    assert found == _bindings_read_from_the_tree(model)
+    assert {"x", "y", "z", "a", "b", "c", "print", "u", "v", "λ", "t", "e"} <= found.keys()

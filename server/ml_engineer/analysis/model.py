@@ -215,6 +215,8 @@ _EFFECT_METHODS = frozenset({
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+# `name = ...` / `name: T = ...`: an assignment whose one target is a plain identifier (not a keyword atom).
+_PLAIN_TARGET = re.compile(rb"(?!(?:True|False|None)\b)([A-Za-z_][A-Za-z0-9_]*)[ \t]*[=:]")
 _PLAIN_CALLEE = re.compile(rb"(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
@@ -613,7 +615,18 @@ class SemanticModel:
         # Bindings only: what each assignment binds is classified on demand (`entity_table`).
         data = self.source.data
         assignments = self.assignments
-        for assign in self.index.get("assign", []):
+        every = self.index.get("assign", [])
+        # Without syntax errors, an assignment that no other assignment starts inside (not
+        # `a = b = c`, whose right side is one) and whose text opens `name =` or `name:` binds
+        # exactly `name`: read it from the bytes instead of two child lookups.
+        plain_ok = not self.root.has_error
+        last = len(every) - 1
+        for position, assign in enumerate(every):
+            if plain_ok and (position == last or every[position + 1].start_byte >= assign.end_byte):
+                plain = _PLAIN_TARGET.match(data, assign.start_byte)
+                if plain is not None:
+                    assignments.setdefault(plain.group(1).decode(), []).append(assign)
+                    continue
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
             names: list[str | None]
