@@ -208,3 +208,19 @@ def test_assignment_names_read_from_the_bytes_equal_the_tree_targets() -> None:
     found = {name: [assign.start_byte for assign in assigns] for name, assigns in model.assignments.items()}
     assert found == _bindings_read_from_the_tree(model)
     assert {"x", "y", "z", "a", "b", "c", "print", "u", "v", "λ", "t", "e"} <= found.keys()
+
+
+def test_possessive_byte_patterns_match_as_their_backtracking_forms() -> None:
+    import re
+
+    from ml_engineer.analysis import model as model_module
+
+    sample = (
+        b"a.b.c(x) f (y) obj . meth\t(z) a.b. c( a..b( x.1( _x9.y_( a.b.c = 1 x: int = 2 x == 3 x\\\n.f()"
+        b" None = 4 Nonex = 5 True.f() a.(b) q.r.s.t.u.v(w) \xce\xbb.f() x\xce\xbb(1) abc"
+    )
+    for pattern in (model_module._PLAIN_CALLEE, model_module._PLAIN_TARGET):
+        plain = re.compile(pattern.pattern.replace(b"*+", b"*"))
+        for offset in range(len(sample)):
+            found, expected = pattern.match(sample, offset), plain.match(sample, offset)
+            assert (found and (found.span(), found.groups())) == (expected and (expected.span(), expected.groups()))

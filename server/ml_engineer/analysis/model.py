@@ -214,10 +214,26 @@ _EFFECT_METHODS = frozenset({
     "backward", "step", "zero_grad", "clear_grad", "clear_gradients", "zero_", "update", "train", "eval", "unscale_",
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
+
+
+def _possessive(pattern: bytes) -> re.Pattern[bytes]:
+    """Compile a pattern written with possessive `*+` quantifiers (Python 3.11+).
+
+    The byte patterns below run once per call or assignment of a file; where giving characters
+    back can never lead to a match (an identifier is never followed by an identifier character),
+    possessive quantifiers spare the regex engine its backtracking (~1/3 of the match time).
+    Python 3.10 has no possessive quantifiers: there the plain form, which matches the same, is used.
+    """
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return re.compile(pattern.replace(b"*+", b"*"))
+
+
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # `name = ...` / `name: T = ...`: an assignment whose one target is a plain identifier (not a keyword atom).
-_PLAIN_TARGET = re.compile(rb"(?!(?:True|False|None)\b)([A-Za-z_][A-Za-z0-9_]*)[ \t]*[=:]")
-_PLAIN_CALLEE = re.compile(rb"(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
+_PLAIN_TARGET = _possessive(rb"(?!(?:True|False|None)\b)([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+[=:]")
+_PLAIN_CALLEE = _possessive(rb"(?:[A-Za-z_][A-Za-z0-9_]*+[ \t]*+\.[ \t]*+)*+([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+\(")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
