@@ -176,6 +176,11 @@ z: float
 a = b = c = 3
 p, q = 1, 2
 self.w = 4
+self.v: int = 4
+a.b.c, g , h.i = 1, 2, 3
+m, m = 1, 2
+k, = 1,
+n, d[1] = 1, 2
 d[0] = 5
 print = 6
 u=7;v=8
@@ -207,7 +212,8 @@ def test_assignment_names_read_from_the_bytes_equal_the_tree_targets() -> None:
     assert not model.root.has_error
     found = {name: [assign.start_byte for assign in assigns] for name, assigns in model.assignments.items()}
     assert found == _bindings_read_from_the_tree(model)
-    assert {"x", "y", "z", "a", "b", "c", "print", "u", "v", "λ", "t", "e"} <= found.keys()
+    assert {"x", "y", "z", "a", "b", "c", "print", "u", "v", "λ", "t", "e", "self.v", "a.b.c", "g", "h.i", "k", "n"} <= found.keys()
+    assert len(found["m"]) == 2  # `m, m = ...` binds `m` twice, as the tree's targets do
 
 
 def test_possessive_byte_patterns_match_as_their_backtracking_forms() -> None:
@@ -217,9 +223,10 @@ def test_possessive_byte_patterns_match_as_their_backtracking_forms() -> None:
 
     sample = (
         b"a.b.c(x) f (y) obj . meth\t(z) a.b. c( a..b( x.1( _x9.y_( a.b.c = 1 x: int = 2 x == 3 x\\\n.f()"
-        b" None = 4 Nonex = 5 True.f() a.(b) q.r.s.t.u.v(w) \xce\xbb.f() x\xce\xbb(1) abc"
+        b" None = 4 Nonex = 5 True.f() a.(b) q.r.s.t.u.v(w) \xce\xbb.f() x\xce\xbb(1) abc a, b.c = 1 a.b , c: d"
+        b" a.True = 1 a,,b = 2 a.b.c\t,\td = 3 a. b = 4 x.y[0] = 5 p, *q = 6 r,s"
     )
-    for pattern in (model_module._PLAIN_CALLEE, model_module._PLAIN_TARGET):
+    for pattern in (model_module._PLAIN_CALLEE, model_module._PLAIN_TARGETS):
         plain = re.compile(pattern.pattern.replace(b"*+", b"*"))
         for offset in range(len(sample)):
             found, expected = pattern.match(sample, offset), plain.match(sample, offset)

@@ -231,8 +231,12 @@ def _possessive(pattern: bytes) -> re.Pattern[bytes]:
 
 
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-# `name = ...` / `name: T = ...`: an assignment whose one target is a plain identifier (not a keyword atom).
-_PLAIN_TARGET = _possessive(rb"(?!(?:True|False|None)\b)([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+[=:]")
+# `a.b` written plainly (no spaces; no keyword atoms, which are no identifiers): its text is its dotted name.
+_PLAIN_DOTTED_BYTES = rb"(?!(?:True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*+(?:\.(?!(?:True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*+)*+"
+# `name = ...`, `self.x: T = ...`, `a, b.c = ...`: assignment targets that are plain dotted names (group 1).
+_PLAIN_TARGETS = _possessive(
+    rb"(" + _PLAIN_DOTTED_BYTES + rb"(?:[ \t]*+,[ \t]*+" + _PLAIN_DOTTED_BYTES + rb")*+)[ \t]*+[=:]"
+)
 _PLAIN_CALLEE = _possessive(rb"(?:[A-Za-z_][A-Za-z0-9_]*+[ \t]*+\.[ \t]*+)*+([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+\(")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
@@ -633,15 +637,21 @@ class SemanticModel:
         assignments = self.assignments
         every = self.index.get("assign", [])
         # Without syntax errors, an assignment that no other assignment starts inside (not
-        # `a = b = c`, whose right side is one) and whose text opens `name =` or `name:` binds
-        # exactly `name`: read it from the bytes instead of two child lookups.
+        # `a = b = c`, whose right side is one) and whose text opens `name =`, `a.b: T =` or
+        # `a, b.c =` binds exactly those dotted names: read them from the bytes instead of two
+        # child lookups and a dotted-name read per target.
         plain_ok = not self.root.has_error
         last = len(every) - 1
         for position, assign in enumerate(every):
             if plain_ok and (position == last or every[position + 1].start_byte >= assign.end_byte):
-                plain = _PLAIN_TARGET.match(data, assign.start_byte)
+                plain = _PLAIN_TARGETS.match(data, assign.start_byte)
                 if plain is not None:
-                    assignments.setdefault(plain.group(1).decode(), []).append(assign)
+                    targets = plain.group(1)
+                    if b"," not in targets:
+                        assignments.setdefault(targets.decode(), []).append(assign)
+                    else:
+                        for target in targets.split(b","):
+                            assignments.setdefault(target.strip(b" \t").decode(), []).append(assign)
                     continue
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
