@@ -231,3 +231,42 @@ def test_possessive_byte_patterns_match_as_their_backtracking_forms() -> None:
         for offset in range(len(sample)):
             found, expected = pattern.match(sample, offset), plain.match(sample, offset)
             assert (found and (found.span(), found.groups())) == (expected and (expected.span(), expected.groups()))
+
+
+_FUNCTIONS = """\
+import torch
+
+
+class A:
+    def f(self): ...
+
+    @torch.no_grad()
+    async def g(self): ...
+
+    if True:
+        def h(self): ...
+
+
+class A:  # a second class of the name: its methods have no owner
+    def k(self): ...
+
+
+def λ(x): ...
+def fλ(x): ...
+async  def \\
+    spaced(x): ...
+"""
+
+
+def test_function_names_and_owners_read_from_the_bytes_equal_the_tree() -> None:
+    from ml_engineer.analysis.syntax import function_name
+
+    model = build(_FUNCTIONS)
+    infos = list(model.functions.values())
+    assert [info.name for info in model._functions_by_node.values()] == [
+        function_name(node) for node in model.index["function"]
+    ]
+    assert [info.qualname for info in model._functions_by_node.values()] == [
+        "A.f", "A.g", "h", "k", "λ", "fλ", "spaced"
+    ]
+    assert model.functions["A.g"].grad_mode == "no_grad" and len(infos) == 7

@@ -29,7 +29,6 @@ from .syntax import (
     call_arguments,
     call_method_name,
     call_receiver,
-    decorators,
     dotted_name,
     enclosing_scope,
     function_name,
@@ -217,7 +216,7 @@ _EFFECT_METHODS = frozenset({
 
 
 def _possessive(pattern: bytes) -> re.Pattern[bytes]:
-    """Compile a pattern written with possessive `*+` quantifiers (Python 3.11+).
+    """Compile a pattern written with possessive `*+`/`++` quantifiers (Python 3.11+).
 
     The byte patterns below run once per call or assignment of a file; where giving characters
     back can never lead to a match (an identifier is never followed by an identifier character),
@@ -227,7 +226,7 @@ def _possessive(pattern: bytes) -> re.Pattern[bytes]:
     try:
         return re.compile(pattern)
     except re.error:
-        return re.compile(pattern.replace(b"*+", b"*"))
+        return re.compile(pattern.replace(b"*+", b"*").replace(b"++", b"+"))
 
 
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -238,6 +237,8 @@ _PLAIN_TARGETS = _possessive(
     rb"(" + _PLAIN_DOTTED_BYTES + rb"(?:[ \t]*+,[ \t]*+" + _PLAIN_DOTTED_BYTES + rb")*+)[ \t]*+[=:]"
 )
 _PLAIN_CALLEE = _possessive(rb"(?:[A-Za-z_][A-Za-z0-9_]*+[ \t]*+\.[ \t]*+)*+([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+\(")
+# `def name(` / `async def name[T](`: a function's name, ASCII and whole (group 1).
+_DEF_NAME = _possessive(rb"(?:async[ \t]++)?def[ \t]++([A-Za-z_][A-Za-z0-9_]*+)(?![\x80-\xff])")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
@@ -466,23 +467,28 @@ class SemanticModel:
             class_info.is_torch_module = self._inherits(class_info, apis.TORCH_MODULE_BASES, set())
             class_info.is_model = class_info.is_torch_module or self._inherits(class_info, apis.MODULE_BASES, set())
 
+        # The class each name denotes, by node: a method's owner is the class around it only when
+        # that class is the one its name denotes (the first of that name).
+        classes_by_node = {info.node.id: info for info in self.classes.values()}
+        data = self.source.data
         for node in self.index.get("function", []):
             # function_definition -> block -> class_definition, with decorated_definition in between
             # for `@torch.no_grad()` / `@staticmethod` methods.
             parent = node.parent
-            if parent is not None and parent.type == "decorated_definition":
-                parent = parent.parent
+            decorated = parent if parent is not None and parent.type == "decorated_definition" else None
+            if decorated is not None:
+                parent = decorated.parent
             owner_node = parent.parent if parent is not None else None
             owner = None
             if owner_node is not None and owner_node.type == "class_definition":
-                owner = self.classes.get(text(owner_node.child_by_field_name("name")))
-                if owner is not None and owner.node.id != owner_node.id:
-                    owner = None
-            name = function_name(node)
+                owner = classes_by_node.get(owner_node.id)
+            plain = _DEF_NAME.match(data, node.start_byte)
+            name = plain.group(1).decode() if plain is not None else function_name(node)
             qualname = f"{owner.name}.{name}" if owner is not None else name
             decorator_names = []
             grad_mode = None
-            for decorator in decorators(node):
+            decorator_nodes = [child for child in decorated.named_children if child.type == "decorator"] if decorated else []
+            for decorator in decorator_nodes:
                 expr = decorator.named_children[0] if decorator.named_children else None
                 resolved = self.qualname(expr) or text(expr)
                 decorator_names.append(resolved)
