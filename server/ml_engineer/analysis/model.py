@@ -1016,46 +1016,66 @@ class SemanticModel:
             body = info.node.child_by_field_name("body")
             if body is not None:
                 body_starts[info.node.id] = body.start_byte
+        around: dict[int, list[tuple[int, FunctionInfo]]] = {}  # innermost scope -> its functions
         for call in self._effect_calls:
             effect = self.effect_of_call(call)
             if effect is not None:
-                for info in self._functions_with_body_around(call, body_starts):
-                    info.effects.add(effect.kind)
+                start = call.start_byte
+                for body_start, info in self._functions_around(call, body_starts, around):
+                    if body_start <= start:
+                        info.effects.add(effect.kind)
         for call in self._local_calls:
             helper = self.resolve_local_function(call)
             if helper is None or _is_inside(call, helper.node):
                 continue
-            for info in self._functions_with_body_around(call, body_starts):
-                if helper is not info:
+            start = call.start_byte
+            for body_start, info in self._functions_around(call, body_starts, around):
+                if body_start <= start and helper is not info:
                     info.callees.add(helper.qualname)
-        # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`.
+        # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`:
+        # rounds over the functions in order until nothing changes (at most 10), each function
+        # taking its callees' effects; functions calling no same-file function never change.
+        callers = [
+            (info, [target for target in map(self.functions.get, list(info.callees)) if target is not None])
+            for info in self._functions_by_node.values()
+            if info.callees
+        ]
         changed = True
         rounds = 0
         while changed and rounds < 10:
             changed = False
             rounds += 1
-            for info in self._functions_by_node.values():
-                for callee_name in list(info.callees):
-                    target = self.functions.get(callee_name)
-                    if target is None:
-                        continue
-                    before = len(info.effects)
-                    info.effects |= target.effects
-                    if len(info.effects) != before:
+            for info, targets in callers:
+                effects = info.effects
+                for target in targets:
+                    before = len(effects)
+                    effects |= target.effects
+                    if len(effects) != before:
                         changed = True
 
-    def _functions_with_body_around(self, call: Node, body_starts: dict[int, int]) -> Iterator[FunctionInfo]:
+    def _functions_around(
+        self, call: Node, body_starts: dict[int, int], cache: dict[int, list[tuple[int, FunctionInfo]]]
+    ) -> list[tuple[int, FunctionInfo]]:
+        """(body start, function) of every function around `call`, innermost first (shared per scope).
+
+        The caller keeps those whose body starts at or before the call (not a default argument's call).
+        """
         start, end = call.start_byte, call.end_byte
-        position = self._scope_position(start, end) if start != end else -1
-        while position >= 0:
-            if self._scope_types[position] == "function_definition":
-                node_id = self._scope_ids[position]
-                body_start = body_starts.get(node_id)
-                if body_start is not None and body_start <= start:
+        if start == end:
+            return []
+        position = self._scope_position(start, end)
+        found = cache.get(position)
+        if found is None:
+            found = cache[position] = []
+            while position >= 0:
+                if self._scope_types[position] == "function_definition":
+                    node_id = self._scope_ids[position]
+                    body_start = body_starts.get(node_id)
                     info = self._functions_by_node.get(node_id)
-                    if info is not None:
-                        yield info
-            position = self._scope_parents[position]
+                    if body_start is not None and info is not None:
+                        found.append((body_start, info))
+                position = self._scope_parents[position]
+        return found
 
     def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
         result = []
