@@ -956,7 +956,7 @@ class SemanticModel:
         if method == "backward" and receiver is not None:
             kind = "backward"
         elif method == "step" and receiver is not None:
-            receiver_kind = self.kind_of_node(receiver, call)
+            receiver_kind = self._kind_of_receiver(receiver, receiver_text, call)
             if receiver_kind == "scheduler":
                 kind = "sched_step"
             elif receiver_kind == "scaler":
@@ -965,10 +965,10 @@ class SemanticModel:
                 kind = "opt_step"
         elif method in ("zero_grad", "clear_grad", "clear_gradients") or (method == "zero_" and receiver_text is not None and re.search(r"\.grad(\.data)?$", receiver_text)):
             kind = "zero_grad"
-        elif method == "update" and receiver is not None and self.kind_of_node(receiver, call) == "scaler":
+        elif method == "update" and receiver is not None and self._kind_of_receiver(receiver, receiver_text, call) == "scaler":
             kind = "scaler_update"
         elif method in ("train", "eval") and receiver is not None:
-            if self._is_model_receiver(receiver, call):
+            if self._is_model_receiver(receiver, receiver_text, call):
                 args = call.child_by_field_name("arguments")
                 first = args.named_children[0] if args is not None and args.named_children else None
                 if method == "train" and first is not None and text(first) in ("False", "mode=False"):
@@ -983,19 +983,18 @@ class SemanticModel:
             return None
         return Effect(kind, call, receiver_text)
 
-    def _is_model_receiver(self, receiver: Node, at: Node) -> bool:
-        dotted = dotted_name(receiver)
+    def _kind_of_receiver(self, receiver: Node, dotted: str | None, at: Node) -> str | None:
+        """`kind_of_node(receiver, at)` given `dotted = dotted_name(receiver)` (the name decides when there is one)."""
+        return self.kind_of_name(dotted, at) if dotted is not None else self.kind_of_node(receiver, at)
+
+    def _is_model_receiver(self, receiver: Node, dotted: str | None, at: Node) -> bool:
+        """Is the receiver of a `train()`/`eval()` call a model? `dotted` is `dotted_name(receiver)`."""
         if dotted == "self":
             owner = self.enclosing_class(at)
             return owner is not None and owner.is_model
         if dotted is not None:
-            kind = self.kind_of_name(dotted, at)
-            if kind == "model":
-                return True
-            if kind is not None:
-                return False
             # Unknown names: `trainer.train()` (HF Trainer) is not a mode switch; `x.eval()` rarely is.
-            return False
+            return self.kind_of_name(dotted, at) == "model"
         # `model.module.train()` / `self.models[0].eval()` forms
         return self.kind_of_node(receiver, at) == "model"
 
