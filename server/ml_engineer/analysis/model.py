@@ -764,9 +764,9 @@ class SemanticModel:
             return self._kind_of_conditional(value)
         # Peel `.to(device)`, `.cuda()`, `torch.compile(m)`, `DDP(m)` wrappers down to the constructor.
         while value.type == "call":
-            method = self.method_name(value)
-            func = value.child_by_field_name("function")
-            if func is not None and func.type == "attribute" and method in _MOVE_METHODS:
+            # The callee node only for `.to()`-like names: most constructors are not wrappers.
+            func = value.child_by_field_name("function") if self.method_name(value) in _MOVE_METHODS else None
+            if func is not None and func.type == "attribute":
                 inner = func.child_by_field_name("object")
                 if inner is not None and inner.type == "call":
                     value = inner
@@ -791,8 +791,8 @@ class SemanticModel:
         if value.type != "call":
             return None, None
         qual = self.qualname(value)
-        func = value.child_by_field_name("function")
-        if qual is None and func is not None:
+        func = value.child_by_field_name("function") if qual is None else None
+        if func is not None:
             local = text(func)
             info = self.classes.get(local)
             if info is not None and info.is_model:
