@@ -277,6 +277,7 @@ class SemanticModel:
         self._build_scopes()
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
         self._effect_cache: dict[int, Effect | None] = {}
+        self._local_targets: dict[int, FunctionInfo | None] = {}  # call id -> `resolve_local_function`
         # While an assignment is being classified: its start byte. Lookups then see only the
         # bindings made before it (see `entity_table`).
         self._horizon: int | None = None
@@ -619,6 +620,15 @@ class SemanticModel:
 
     def resolve_local_function(self, call: Node) -> FunctionInfo | None:
         """The same-file function or method a call invokes (`helper(x)`, `self.helper(x)`)."""
+        # Asked for the same calls by the function summaries, every loop around them and rules.
+        key = call.id
+        try:
+            return self._local_targets[key]
+        except KeyError:
+            found = self._local_targets[key] = self._resolve_local_function(call)
+            return found
+
+    def _resolve_local_function(self, call: Node) -> FunctionInfo | None:
         func = call.child_by_field_name("function")
         if func is None:
             return None
