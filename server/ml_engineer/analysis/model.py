@@ -655,20 +655,22 @@ class SemanticModel:
         # Without syntax errors, an assignment that no other assignment starts inside (not
         # `a = b = c`, whose right side is one) and whose text opens `name =`, `a.b: T =` or
         # `a, b.c =` binds exactly those dotted names: read them from the bytes instead of two
-        # child lookups and a dotted-name read per target.
-        plain_ok = not self.root.has_error
-        last = len(every) - 1
+        # child lookups and a dotted-name read per target. Start bytes and matches are read in
+        # bulk: cheaper than per-assignment property reads in the loop.
+        starts = [assign.start_byte for assign in every]
+        match = _PLAIN_TARGETS.match
+        plains = [match(data, start) for start in starts] if not self.root.has_error else [None] * len(every)
+        starts.append(len(data))  # the last assignment has no successor inside it
         for position, assign in enumerate(every):
-            if plain_ok and (position == last or every[position + 1].start_byte >= assign.end_byte):
-                plain = _PLAIN_TARGETS.match(data, assign.start_byte)
-                if plain is not None:
-                    targets = plain.group(1)
-                    if b"," not in targets:
-                        assignments.setdefault(targets.decode(), []).append(assign)
-                    else:
-                        for target in targets.split(b","):
-                            assignments.setdefault(target.strip(b" \t").decode(), []).append(assign)
-                    continue
+            plain = plains[position]
+            if plain is not None and starts[position + 1] >= assign.end_byte:
+                targets = plain.group(1)
+                if b"," not in targets:
+                    assignments.setdefault(targets.decode(), []).append(assign)
+                else:
+                    for target in targets.split(b","):
+                        assignments.setdefault(target.strip(b" \t").decode(), []).append(assign)
+                continue
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
             names: list[str | None]
