@@ -270,3 +270,27 @@ def test_function_names_and_owners_read_from_the_bytes_equal_the_tree() -> None:
         "A.f", "A.g", "h", "k", "λ", "fλ", "spaced"
     ]
     assert model.functions["A.g"].grad_mode == "no_grad" and len(infos) == 7
+
+
+def _dotted_by_walking(node) -> str | None:  # type: ignore[no-untyped-def]
+    parts: list[str] = []
+    while node is not None:
+        if node.type == "identifier":
+            return ".".join([node.text.decode(), *reversed(parts)])
+        if node.type != "attribute":
+            return None
+        parts.append(node.child_by_field_name("attribute").text.decode())
+        node = node.child_by_field_name("object")
+    return None
+
+
+def test_dotted_name_shortcuts_equal_walking_the_chain() -> None:
+    from ml_engineer.analysis.parsing import walk
+    from ml_engineer.analysis.syntax import dotted_name
+
+    model = build("a = b.c.d\nx = f(y).z\nn = self . opt\nq = a[0].b\nλ.μ = None.x\nt = True\n")
+    nodes = list(walk(model.root))
+    assert len(nodes) > 20
+    for node in nodes:
+        assert dotted_name(node) == _dotted_by_walking(node), node.text
+    assert dotted_name(None) is None
