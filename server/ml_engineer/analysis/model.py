@@ -242,6 +242,7 @@ _DEF_NAME = _possessive(rb"(?:async[ \t]++)?def[ \t]++([A-Za-z_][A-Za-z0-9_]*+)(
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
+_UNRESOLVED = object()  # not in a cache yet (None is an answer)
 _MODEL_METHODS = frozenset({"generate", "forward", "predict", "predict_on_batch"})  # `model.generate(...)` runs the model
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 _SEMANTIC_TABLES = frozenset({
@@ -333,10 +334,9 @@ class SemanticModel:
         if node is None:
             return None
         key = node.id
-        try:
-            return self._qualname_cache[key]
-        except KeyError:
-            pass
+        cached = self._qualname_cache.get(key, _UNRESOLVED)
+        if cached is not _UNRESOLVED:
+            return cached  # type: ignore[return-value]
         # A name resolves only through an import binding of its head identifier, which starts where
         # the expression (or the call's callee) starts: reject most calls without reading the tree.
         data = self.source.data
