@@ -363,11 +363,10 @@ class SemanticModel:
 
     def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """A value computed once per analysed file and shared by every rule asking with `key`."""
-        try:
-            return self._memo[key]
-        except KeyError:
+        value = self._memo.get(key, _UNRESOLVED)
+        if value is _UNRESOLVED:
             value = self._memo[key] = compute()
-            return value
+        return value
 
     def _build_scopes(self) -> None:
         # Scope nodes in document order with their parent scope: `scope_of` is then a bisect plus
@@ -622,11 +621,10 @@ class SemanticModel:
         """The same-file function or method a call invokes (`helper(x)`, `self.helper(x)`)."""
         # Asked for the same calls by the function summaries, every loop around them and rules.
         key = call.id
-        try:
-            return self._local_targets[key]
-        except KeyError:
+        found = self._local_targets.get(key, _UNRESOLVED)
+        if found is _UNRESOLVED:
             found = self._local_targets[key] = self._resolve_local_function(call)
-            return found
+        return found  # type: ignore[return-value]
 
     def _resolve_local_function(self, call: Node) -> FunctionInfo | None:
         func = call.child_by_field_name("function")
