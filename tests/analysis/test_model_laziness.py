@@ -167,3 +167,130 @@ def test_callee_names_read_from_bytes_equal_the_tree() -> None:
     )
     model = build(code)
     assert [model.method_name(call) for call in model.calls] == [call_method_name(call) for call in model.calls]
+
+
+_ASSIGNMENTS = """\
+x = 1
+y: int = 2
+z: float
+a = b = c = 3
+p, q = 1, 2
+self.w = 4
+self.v: int = 4
+a.b.c, g , h.i = 1, 2, 3
+m, m = 1, 2
+k, = 1,
+n, d[1] = 1, 2
+d[0] = 5
+print = 6
+u=7;v=8
+λ = 9
+t \\
+    = 10
+e = (f := 11)
+"""
+
+
+def _bindings_read_from_the_tree(model: SemanticModel) -> dict[str, list[int]]:
+    from ml_engineer.analysis.syntax import assignment_targets, dotted_name
+
+    expected: dict[str, list[int]] = {}
+    for assign in model.index.get("assign", []):
+        left, right = assign.child_by_field_name("left"), assign.child_by_field_name("right")
+        if left is not None and left.type in ("pattern_list", "tuple_pattern") and (right is None or right.type != "assignment"):
+            targets = left.named_children
+        else:
+            targets = assignment_targets(assign) if right is not None and right.type == "assignment" else [left]
+        for name in (dotted_name(target) for target in targets):
+            if name is not None:
+                expected.setdefault(name, []).append(assign.start_byte)
+    return expected
+
+
+def test_assignment_names_read_from_the_bytes_equal_the_tree_targets() -> None:
+    model = build(_ASSIGNMENTS)
+    assert not model.root.has_error
+    found = {name: [assign.start_byte for assign in assigns] for name, assigns in model.assignments.items()}
+    assert found == _bindings_read_from_the_tree(model)
+    assert {"x", "y", "z", "a", "b", "c", "print", "u", "v", "λ", "t", "e", "self.v", "a.b.c", "g", "h.i", "k", "n"} <= found.keys()
+    assert len(found["m"]) == 2  # `m, m = ...` binds `m` twice, as the tree's targets do
+
+
+def test_possessive_byte_patterns_match_as_their_backtracking_forms() -> None:
+    import re
+
+    from ml_engineer.analysis import model as model_module
+
+    sample = (
+        b"a.b.c(x) f (y) obj . meth\t(z) a.b. c( a..b( x.1( _x9.y_( a.b.c = 1 x: int = 2 x == 3 x\\\n.f()"
+        b" None = 4 Nonex = 5 True.f() a.(b) q.r.s.t.u.v(w) \xce\xbb.f() x\xce\xbb(1) abc a, b.c = 1 a.b , c: d"
+        b" a.True = 1 a,,b = 2 a.b.c\t,\td = 3 a. b = 4 x.y[0] = 5 p, *q = 6 r,s"
+    )
+    for pattern in (model_module._PLAIN_CALLEE, model_module._PLAIN_TARGETS):
+        plain = re.compile(pattern.pattern.replace(b"*+", b"*"))
+        for offset in range(len(sample)):
+            found, expected = pattern.match(sample, offset), plain.match(sample, offset)
+            assert (found and (found.span(), found.groups())) == (expected and (expected.span(), expected.groups()))
+
+
+_FUNCTIONS = """\
+import torch
+
+
+class A:
+    def f(self): ...
+
+    @torch.no_grad()
+    async def g(self): ...
+
+    if True:
+        def h(self): ...
+
+
+class A:  # a second class of the name: its methods have no owner
+    def k(self): ...
+
+
+def λ(x): ...
+def fλ(x): ...
+async  def \\
+    spaced(x): ...
+"""
+
+
+def test_function_names_and_owners_read_from_the_bytes_equal_the_tree() -> None:
+    from ml_engineer.analysis.syntax import function_name
+
+    model = build(_FUNCTIONS)
+    infos = list(model.functions.values())
+    assert [info.name for info in model._functions_by_node.values()] == [
+        function_name(node) for node in model.index["function"]
+    ]
+    assert [info.qualname for info in model._functions_by_node.values()] == [
+        "A.f", "A.g", "h", "k", "λ", "fλ", "spaced"
+    ]
+    assert model.functions["A.g"].grad_mode == "no_grad" and len(infos) == 7
+
+
+def _dotted_by_walking(node) -> str | None:  # type: ignore[no-untyped-def]
+    parts: list[str] = []
+    while node is not None:
+        if node.type == "identifier":
+            return ".".join([node.text.decode(), *reversed(parts)])
+        if node.type != "attribute":
+            return None
+        parts.append(node.child_by_field_name("attribute").text.decode())
+        node = node.child_by_field_name("object")
+    return None
+
+
+def test_dotted_name_shortcuts_equal_walking_the_chain() -> None:
+    from ml_engineer.analysis.parsing import walk
+    from ml_engineer.analysis.syntax import dotted_name
+
+    model = build("a = b.c.d\nx = f(y).z\nn = self . opt\nq = a[0].b\nλ.μ = None.x\nt = True\n")
+    nodes = list(walk(model.root))
+    assert len(nodes) > 20
+    for node in nodes:
+        assert dotted_name(node) == _dotted_by_walking(node), node.text
+    assert dotted_name(None) is None

@@ -29,7 +29,6 @@ from .syntax import (
     call_arguments,
     call_method_name,
     call_receiver,
-    decorators,
     dotted_name,
     enclosing_scope,
     function_name,
@@ -214,11 +213,36 @@ _EFFECT_METHODS = frozenset({
     "backward", "step", "zero_grad", "clear_grad", "clear_gradients", "zero_", "update", "train", "eval", "unscale_",
     "clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_gradients",
 })
+
+
+def _possessive(pattern: bytes) -> re.Pattern[bytes]:
+    """Compile a pattern written with possessive `*+`/`++` quantifiers (Python 3.11+).
+
+    The byte patterns below run once per call or assignment of a file; where giving characters
+    back can never lead to a match (an identifier is never followed by an identifier character),
+    possessive quantifiers spare the regex engine its backtracking (~1/3 of the match time).
+    Python 3.10 has no possessive quantifiers: there the plain form, which matches the same, is used.
+    """
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return re.compile(pattern.replace(b"*+", b"*").replace(b"++", b"+"))
+
+
 _HEAD_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-_PLAIN_CALLEE = re.compile(rb"(?:[A-Za-z_][A-Za-z0-9_]*[ \t]*\.[ \t]*)*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\(")
+# `a.b` written plainly (no spaces; no keyword atoms, which are no identifiers): its text is its dotted name.
+_PLAIN_DOTTED_BYTES = rb"(?!(?:True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*+(?:\.(?!(?:True|False|None)\b)[A-Za-z_][A-Za-z0-9_]*+)*+"
+# `name = ...`, `self.x: T = ...`, `a, b.c = ...`: assignment targets that are plain dotted names (group 1).
+_PLAIN_TARGETS = _possessive(
+    rb"(" + _PLAIN_DOTTED_BYTES + rb"(?:[ \t]*+,[ \t]*+" + _PLAIN_DOTTED_BYTES + rb")*+)[ \t]*+[=:]"
+)
+_PLAIN_CALLEE = _possessive(rb"(?:[A-Za-z_][A-Za-z0-9_]*+[ \t]*+\.[ \t]*+)*+([A-Za-z_][A-Za-z0-9_]*+)[ \t]*+\(")
+# `def name(` / `async def name[T](`: a function's name, ASCII and whole (group 1).
+_DEF_NAME = _possessive(rb"(?:async[ \t]++)?def[ \t]++([A-Za-z_][A-Za-z0-9_]*+)(?![\x80-\xff])")
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
+_UNRESOLVED = object()  # not in a cache yet (None is an answer)
 _MODEL_METHODS = frozenset({"generate", "forward", "predict", "predict_on_batch"})  # `model.generate(...)` runs the model
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
 _SEMANTIC_TABLES = frozenset({
@@ -254,6 +278,7 @@ class SemanticModel:
         self._build_scopes()
         self.cell_starts = cell_starts if cell_starts is not None else self._script_cell_starts()
         self._effect_cache: dict[int, Effect | None] = {}
+        self._local_targets: dict[int, FunctionInfo | None] = {}  # call id -> `resolve_local_function`
         # While an assignment is being classified: its start byte. Lookups then see only the
         # bindings made before it (see `entity_table`).
         self._horizon: int | None = None
@@ -309,10 +334,9 @@ class SemanticModel:
         if node is None:
             return None
         key = node.id
-        try:
-            return self._qualname_cache[key]
-        except KeyError:
-            pass
+        cached = self._qualname_cache.get(key, _UNRESOLVED)
+        if cached is not _UNRESOLVED:
+            return cached  # type: ignore[return-value]
         # A name resolves only through an import binding of its head identifier, which starts where
         # the expression (or the call's callee) starts: reject most calls without reading the tree.
         data = self.source.data
@@ -339,11 +363,10 @@ class SemanticModel:
 
     def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """A value computed once per analysed file and shared by every rule asking with `key`."""
-        try:
-            return self._memo[key]
-        except KeyError:
+        value = self._memo.get(key, _UNRESOLVED)
+        if value is _UNRESOLVED:
             value = self._memo[key] = compute()
-            return value
+        return value
 
     def _build_scopes(self) -> None:
         # Scope nodes in document order with their parent scope: `scope_of` is then a bisect plus
@@ -444,23 +467,28 @@ class SemanticModel:
             class_info.is_torch_module = self._inherits(class_info, apis.TORCH_MODULE_BASES, set())
             class_info.is_model = class_info.is_torch_module or self._inherits(class_info, apis.MODULE_BASES, set())
 
+        # The class each name denotes, by node: a method's owner is the class around it only when
+        # that class is the one its name denotes (the first of that name).
+        classes_by_node = {info.node.id: info for info in self.classes.values()}
+        data = self.source.data
         for node in self.index.get("function", []):
             # function_definition -> block -> class_definition, with decorated_definition in between
             # for `@torch.no_grad()` / `@staticmethod` methods.
             parent = node.parent
-            if parent is not None and parent.type == "decorated_definition":
-                parent = parent.parent
+            decorated = parent if parent is not None and parent.type == "decorated_definition" else None
+            if decorated is not None:
+                parent = decorated.parent
             owner_node = parent.parent if parent is not None else None
             owner = None
             if owner_node is not None and owner_node.type == "class_definition":
-                owner = self.classes.get(text(owner_node.child_by_field_name("name")))
-                if owner is not None and owner.node.id != owner_node.id:
-                    owner = None
-            name = function_name(node)
+                owner = classes_by_node.get(owner_node.id)
+            plain = _DEF_NAME.match(data, node.start_byte)
+            name = plain.group(1).decode() if plain is not None else function_name(node)
             qualname = f"{owner.name}.{name}" if owner is not None else name
             decorator_names = []
             grad_mode = None
-            for decorator in decorators(node):
+            decorator_nodes = [child for child in decorated.named_children if child.type == "decorator"] if decorated else []
+            for decorator in decorator_nodes:
                 expr = decorator.named_children[0] if decorator.named_children else None
                 resolved = self.qualname(expr) or text(expr)
                 decorator_names.append(resolved)
@@ -591,6 +619,14 @@ class SemanticModel:
 
     def resolve_local_function(self, call: Node) -> FunctionInfo | None:
         """The same-file function or method a call invokes (`helper(x)`, `self.helper(x)`)."""
+        # Asked for the same calls by the function summaries, every loop around them and rules.
+        key = call.id
+        found = self._local_targets.get(key, _UNRESOLVED)
+        if found is _UNRESOLVED:
+            found = self._local_targets[key] = self._resolve_local_function(call)
+        return found  # type: ignore[return-value]
+
+    def _resolve_local_function(self, call: Node) -> FunctionInfo | None:
         func = call.child_by_field_name("function")
         if func is None:
             return None
@@ -613,7 +649,26 @@ class SemanticModel:
         # Bindings only: what each assignment binds is classified on demand (`entity_table`).
         data = self.source.data
         assignments = self.assignments
-        for assign in self.index.get("assign", []):
+        every = self.index.get("assign", [])
+        # Without syntax errors, an assignment that no other assignment starts inside (not
+        # `a = b = c`, whose right side is one) and whose text opens `name =`, `a.b: T =` or
+        # `a, b.c =` binds exactly those dotted names: read them from the bytes instead of two
+        # child lookups and a dotted-name read per target. Start bytes and matches are read in
+        # bulk: cheaper than per-assignment property reads in the loop.
+        starts = [assign.start_byte for assign in every]
+        match = _PLAIN_TARGETS.match
+        plains = [match(data, start) for start in starts] if not self.root.has_error else [None] * len(every)
+        starts.append(len(data))  # the last assignment has no successor inside it
+        for position, assign in enumerate(every):
+            plain = plains[position]
+            if plain is not None and starts[position + 1] >= assign.end_byte:
+                targets = plain.group(1)
+                if b"," not in targets:
+                    assignments.setdefault(targets.decode(), []).append(assign)
+                else:
+                    for target in targets.split(b","):
+                        assignments.setdefault(target.strip(b" \t").decode(), []).append(assign)
+                continue
             left = assign.child_by_field_name("left")
             right = assign.child_by_field_name("right")
             names: list[str | None]
@@ -719,9 +774,9 @@ class SemanticModel:
             return self._kind_of_conditional(value)
         # Peel `.to(device)`, `.cuda()`, `torch.compile(m)`, `DDP(m)` wrappers down to the constructor.
         while value.type == "call":
-            method = self.method_name(value)
-            func = value.child_by_field_name("function")
-            if func is not None and func.type == "attribute" and method in _MOVE_METHODS:
+            # The callee node only for `.to()`-like names: most constructors are not wrappers.
+            func = value.child_by_field_name("function") if self.method_name(value) in _MOVE_METHODS else None
+            if func is not None and func.type == "attribute":
                 inner = func.child_by_field_name("object")
                 if inner is not None and inner.type == "call":
                     value = inner
@@ -746,8 +801,8 @@ class SemanticModel:
         if value.type != "call":
             return None, None
         qual = self.qualname(value)
-        func = value.child_by_field_name("function")
-        if qual is None and func is not None:
+        func = value.child_by_field_name("function") if qual is None else None
+        if func is not None:
             local = text(func)
             info = self.classes.get(local)
             if info is not None and info.is_model:
@@ -911,7 +966,7 @@ class SemanticModel:
         if method == "backward" and receiver is not None:
             kind = "backward"
         elif method == "step" and receiver is not None:
-            receiver_kind = self.kind_of_node(receiver, call)
+            receiver_kind = self._kind_of_receiver(receiver, receiver_text, call)
             if receiver_kind == "scheduler":
                 kind = "sched_step"
             elif receiver_kind == "scaler":
@@ -920,10 +975,10 @@ class SemanticModel:
                 kind = "opt_step"
         elif method in ("zero_grad", "clear_grad", "clear_gradients") or (method == "zero_" and receiver_text is not None and re.search(r"\.grad(\.data)?$", receiver_text)):
             kind = "zero_grad"
-        elif method == "update" and receiver is not None and self.kind_of_node(receiver, call) == "scaler":
+        elif method == "update" and receiver is not None and self._kind_of_receiver(receiver, receiver_text, call) == "scaler":
             kind = "scaler_update"
         elif method in ("train", "eval") and receiver is not None:
-            if self._is_model_receiver(receiver, call):
+            if self._is_model_receiver(receiver, receiver_text, call):
                 args = call.child_by_field_name("arguments")
                 first = args.named_children[0] if args is not None and args.named_children else None
                 if method == "train" and first is not None and text(first) in ("False", "mode=False"):
@@ -938,19 +993,18 @@ class SemanticModel:
             return None
         return Effect(kind, call, receiver_text)
 
-    def _is_model_receiver(self, receiver: Node, at: Node) -> bool:
-        dotted = dotted_name(receiver)
+    def _kind_of_receiver(self, receiver: Node, dotted: str | None, at: Node) -> str | None:
+        """`kind_of_node(receiver, at)` given `dotted = dotted_name(receiver)` (the name decides when there is one)."""
+        return self.kind_of_name(dotted, at) if dotted is not None else self.kind_of_node(receiver, at)
+
+    def _is_model_receiver(self, receiver: Node, dotted: str | None, at: Node) -> bool:
+        """Is the receiver of a `train()`/`eval()` call a model? `dotted` is `dotted_name(receiver)`."""
         if dotted == "self":
             owner = self.enclosing_class(at)
             return owner is not None and owner.is_model
         if dotted is not None:
-            kind = self.kind_of_name(dotted, at)
-            if kind == "model":
-                return True
-            if kind is not None:
-                return False
             # Unknown names: `trainer.train()` (HF Trainer) is not a mode switch; `x.eval()` rarely is.
-            return False
+            return self.kind_of_name(dotted, at) == "model"
         # `model.module.train()` / `self.models[0].eval()` forms
         return self.kind_of_node(receiver, at) == "model"
 
@@ -971,46 +1025,66 @@ class SemanticModel:
             body = info.node.child_by_field_name("body")
             if body is not None:
                 body_starts[info.node.id] = body.start_byte
+        around: dict[int, list[tuple[int, FunctionInfo]]] = {}  # innermost scope -> its functions
         for call in self._effect_calls:
             effect = self.effect_of_call(call)
             if effect is not None:
-                for info in self._functions_with_body_around(call, body_starts):
-                    info.effects.add(effect.kind)
+                start = call.start_byte
+                for body_start, info in self._functions_around(call, body_starts, around):
+                    if body_start <= start:
+                        info.effects.add(effect.kind)
         for call in self._local_calls:
             helper = self.resolve_local_function(call)
             if helper is None or _is_inside(call, helper.node):
                 continue
-            for info in self._functions_with_body_around(call, body_starts):
-                if helper is not info:
+            start = call.start_byte
+            for body_start, info in self._functions_around(call, body_starts, around):
+                if body_start <= start and helper is not info:
                     info.callees.add(helper.qualname)
-        # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`.
+        # Transitive closure, so `fit()` -> `train_epoch()` -> `zero_grad` is visible from `fit`:
+        # rounds over the functions in order until nothing changes (at most 10), each function
+        # taking its callees' effects; functions calling no same-file function never change.
+        callers = [
+            (info, [target for target in map(self.functions.get, list(info.callees)) if target is not None])
+            for info in self._functions_by_node.values()
+            if info.callees
+        ]
         changed = True
         rounds = 0
         while changed and rounds < 10:
             changed = False
             rounds += 1
-            for info in self._functions_by_node.values():
-                for callee_name in list(info.callees):
-                    target = self.functions.get(callee_name)
-                    if target is None:
-                        continue
-                    before = len(info.effects)
-                    info.effects |= target.effects
-                    if len(info.effects) != before:
+            for info, targets in callers:
+                effects = info.effects
+                for target in targets:
+                    before = len(effects)
+                    effects |= target.effects
+                    if len(effects) != before:
                         changed = True
 
-    def _functions_with_body_around(self, call: Node, body_starts: dict[int, int]) -> Iterator[FunctionInfo]:
+    def _functions_around(
+        self, call: Node, body_starts: dict[int, int], cache: dict[int, list[tuple[int, FunctionInfo]]]
+    ) -> list[tuple[int, FunctionInfo]]:
+        """(body start, function) of every function around `call`, innermost first (shared per scope).
+
+        The caller keeps those whose body starts at or before the call (not a default argument's call).
+        """
         start, end = call.start_byte, call.end_byte
-        position = self._scope_position(start, end) if start != end else -1
-        while position >= 0:
-            if self._scope_types[position] == "function_definition":
-                node_id = self._scope_ids[position]
-                body_start = body_starts.get(node_id)
-                if body_start is not None and body_start <= start:
+        if start == end:
+            return []
+        position = self._scope_position(start, end)
+        found = cache.get(position)
+        if found is None:
+            found = cache[position] = []
+            while position >= 0:
+                if self._scope_types[position] == "function_definition":
+                    node_id = self._scope_ids[position]
+                    body_start = body_starts.get(node_id)
                     info = self._functions_by_node.get(node_id)
-                    if info is not None:
-                        yield info
-            position = self._scope_parents[position]
+                    if body_start is not None and info is not None:
+                        found.append((body_start, info))
+                position = self._scope_parents[position]
+        return found
 
     def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
         result = []

@@ -29,7 +29,14 @@ _PLAIN_DOTTED = re.compile(rb"(?!(?:True|False|None)\b)[A-Za-z_]\w*(?:\.(?!(?:Tr
 
 def dotted_name(node: Node | None) -> str | None:
     """`a.b.c` for identifier/attribute chains, `None` for anything else (calls, subscripts)."""
-    if node is not None and node.type == "attribute" and not node.has_error:
+    if node is None:
+        return None
+    kind = node.type  # read once: most names are plain identifiers
+    if kind == "identifier":
+        return text(node)
+    if kind != "attribute":
+        return None
+    if not node.has_error:
         raw = node.text
         if raw is not None and _PLAIN_DOTTED.fullmatch(raw):
             return raw.decode()  # one read instead of a child lookup per link
