@@ -29,6 +29,7 @@ from .syntax import (
     call_arguments,
     call_method_name,
     call_receiver,
+    decorators,
     dotted_name,
     enclosing_scope,
     function_name,
@@ -269,7 +270,7 @@ class SemanticModel:
         for position, called in enumerate(self._call_names):
             if called is not None:
                 self._calls_by_name.setdefault(called, []).append(position)
-        self._effect_calls = self._calls_with_names(_EFFECT_METHODS)
+        self._effect_calls = self.calls_named(_EFFECT_METHODS)
         self._effect_starts = [call.start_byte for call in self._effect_calls]
         self._qualname_cache: dict[int, str | None] = {}
         self._resolved_names: dict[str, str | None] = {}  # dotted text -> qualified name
@@ -319,7 +320,7 @@ class SemanticModel:
             self.assignments, self.index.get("assign", []), self.scope_id_of_assignment, self._classify_assignment
         )
         self._build_classes_and_functions()
-        self._local_calls = self._calls_with_names({info.name for info in self._functions_by_node.values()})
+        self._local_calls = self.local_function_calls()
         self._local_starts = [call.start_byte for call in self._local_calls]
         self._build_assignments()
         self._build_function_summaries()
@@ -487,8 +488,7 @@ class SemanticModel:
             qualname = f"{owner.name}.{name}" if owner is not None else name
             decorator_names = []
             grad_mode = None
-            decorator_nodes = [child for child in decorated.named_children if child.type == "decorator"] if decorated else []
-            for decorator in decorator_nodes:
+            for decorator in decorators(node) if decorated is not None else ():
                 expr = decorator.named_children[0] if decorator.named_children else None
                 resolved = self.qualname(expr) or text(expr)
                 decorator_names.append(resolved)
@@ -582,13 +582,31 @@ class SemanticModel:
         """Calls named like an effect (`backward`, `step`, ...): every call `effect_of_call` may give one, in order."""
         return self.calls_named(_EFFECT_METHODS)
 
+    def local_function_names(self) -> frozenset[str]:
+        """Names of the same-file functions and methods: the only names `resolve_local_function` resolves."""
+        return self.memo("local_function_names", lambda: frozenset(info.name for info in self._functions_by_node.values()))
+
     def local_function_calls(self) -> list[Node]:
         """Calls named like a same-file function: every call `resolve_local_function` may resolve, in order."""
-        return self.calls_named({info.name for info in self._functions_by_node.values()})
+        return self.calls_named(self.local_function_names())
 
-    def _calls_with_names(self, names: Iterable[str]) -> list[Node]:
-        # Same-start calls (`a.f().g()`) inner first, the order of the source text's call names.
-        return sorted(self.calls_named(names), key=lambda node: (node.start_byte, node.end_byte))
+    def effect_or_local_calls_in(self, region: Node) -> list[Node]:
+        """`calls_in(region)` narrowed to the calls that can matter to training-loop reasoning.
+
+        `effect_of_call` gives an effect only to calls named like an effect method, and
+        `resolve_local_function` resolves only calls named like a same-file function: skipping
+        every other call keeps the answers of a walk over the effects and helpers, and their order.
+        """
+        calls, starts = self.memo("effect_or_local_calls", self._effect_or_local_calls)
+        return _slice(calls, starts, region)
+
+    def _effect_or_local_calls(self) -> tuple[list[Node], list[int]]:
+        calls = self.calls_named(_EFFECT_METHODS | self.local_function_names())  # document order, no repeats
+        return calls, [call.start_byte for call in calls]
+
+    def assigned_last_names(self) -> frozenset[str]:
+        """The last name of every assigned dotted name (`fc` for `self.fc = ...`)."""
+        return self.memo("assigned_last_names", lambda: frozenset(name.rsplit(".", 1)[-1] for name in self.assignments))
 
     def enclosing_function(self, node: Node) -> FunctionInfo | None:
         position = self._enclosing_scope_of_type(node, "function_definition")
@@ -1255,7 +1273,7 @@ class SemanticModel:
         # `is_model_ref(f)` can only hold when the last name of `f` is one people give models, or
         # the last name of an assigned name (the entity could be a model): only such calls, and
         # `.generate/.forward/.predict` calls, are worth the lookups below.
-        assigned_last = {name.rsplit(".", 1)[-1] for name in self.assignments}
+        assigned_last = self.assigned_last_names()
         names = [
             name for name in self._calls_by_name
             if name in assigned_last or name in _MODEL_METHODS or kind_from_name(name) == "model"

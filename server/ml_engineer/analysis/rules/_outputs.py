@@ -463,10 +463,6 @@ class OutputTracer:
         matches = [node for lowered, node in modules if needle in lowered]
         return matches[0] if len(matches) == 1 else None
 
-    def _assigned_last_names(self) -> set[str]:
-        """The last component of every assigned dotted name (`fc1` for `self.fc1`)."""
-        return self.model.memo("outputs.assigned_last_names", lambda: {k.rsplit(".", 1)[-1] for k in self.model.assignments})
-
     def _rebound_before(self, name: str, function: Node, use: Node) -> bool:
         """Is `name` assigned inside `function` before `use`? Bisects the bindings (document order)."""
         assigns = self.model.assignments.get(name)
@@ -552,7 +548,7 @@ class OutputTracer:
             kind = LOSS_CLASSES.get(self.model.qualname(func) or "")
             definition = func
         elif func.type in ("identifier", "attribute") and (qual is None or text(func).startswith("self.")):
-            if self.model.method_name(call) not in self._assigned_last_names():
+            if self.model.method_name(call) not in self.model.assigned_last_names():
                 return None  # no bound name ends like the callee: `dotted` below cannot be bound either
             dotted = dotted_name(func)
             if dotted is None or dotted not in self.model.assignments:

@@ -7,7 +7,7 @@ import re
 
 from tree_sitter import Node
 
-from ..model import _EFFECT_METHODS, Effect, FunctionInfo, LoopInfo, SemanticModel
+from ..model import Effect, FunctionInfo, LoopInfo, SemanticModel
 from ..source import Span
 from ..syntax import call_arguments, dotted_name, is_inside, text
 
@@ -22,30 +22,6 @@ ZERO_GRAD_METHODS = frozenset({"zero_grad", "clear_grad", "clear_gradients", "ze
 STEP_METHODS = frozenset({"step"})  # opt_step, scaler_step, sched_step
 BACKWARD_METHODS = frozenset({"backward"})
 SCALER_UPDATE_METHODS = frozenset({"update"})
-
-
-def effect_or_local_calls_in(model: SemanticModel, region: Node) -> list[Node]:
-    """`model.calls_in(region)` narrowed to the calls that can matter to training-loop reasoning.
-
-    `effect_of_call` gives an effect only to calls named like an effect method, and
-    `resolve_local_function` resolves only calls named like a same-file function: every other call
-    yields nothing in the loops below, so skipping them keeps the answers and their order.
-    """
-    calls, starts = model.memo("_training.effect_or_local_calls", lambda: _effect_or_local_calls(model))
-    end = region.end_byte
-    lo = bisect.bisect_left(starts, region.start_byte)
-    hi = bisect.bisect_left(starts, end)
-    return [call for call in calls[lo:hi] if call.end_byte <= end]
-
-
-def _effect_or_local_calls(model: SemanticModel) -> tuple[list[Node], list[int]]:
-    calls = model.calls_named(_EFFECT_METHODS | local_function_names(model))  # document order, no repeats
-    return calls, [call.start_byte for call in calls]
-
-
-def local_function_names(model: SemanticModel) -> frozenset[str]:
-    """Names of the same-file functions and methods (`model.local_function_calls()` matches these)."""
-    return model.memo("_training.local_function_names", lambda: frozenset(info.name for info in model.functions.values()))
 
 
 def iteration_unit(model: SemanticModel, node: Node) -> Node:
@@ -160,7 +136,7 @@ def ordered_effects(model: SemanticModel, region: Node, kinds: frozenset[str] | 
     With `kinds`, only effects of those kinds (the others are never built).
     """
     result: list[Effect] = []
-    for call in effect_or_local_calls_in(model, region):
+    for call in model.effect_or_local_calls_in(region):
         effect = model.effect_of_call(call)
         if effect is not None:
             if kinds is None or effect.kind in kinds:
@@ -182,7 +158,7 @@ def clears_grads_in(model: SemanticModel, region: Node, seen: set[int] | None = 
     """Does `region` clear gradients: `zero_grad()`, `p.grad = None`, `p.grad.zero_()`, a helper that does?"""
     seen = seen if seen is not None else set()
     clearing_names = _clearing_names(model)
-    local_names = local_function_names(model)
+    local_names = model.local_function_names()
     for call in model.calls_in(region):
         # `method_name` is the attribute of an attribute callee and the text of an identifier one,
         # read from the model's table; other callees (`fns[0](p)`, `getattr(m, "zero_grad")()`) are
@@ -262,7 +238,7 @@ def trains_per_call(model: SemanticModel, helper: FunctionInfo, seen: set[str]) 
     kinds: set[str] = set()
     # Without a loop in the helper no call of it sits in one of the helper's own loops: skip asking.
     has_loops = _has_loop_inside(model, helper.node)
-    for call in effect_or_local_calls_in(model, helper.node):  # the only calls that can add kinds below
+    for call in model.effect_or_local_calls_in(helper.node):  # the only calls that can add kinds below
         if has_loops and _in_own_loop(model, call, helper):
             continue
         effect = model.effect_of_call(call)

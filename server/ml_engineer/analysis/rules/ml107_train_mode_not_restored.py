@@ -11,7 +11,7 @@ from tree_sitter import Node
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import is_inside, text
-from ._training import effect_or_local_calls_in, exclusive_branches
+from ._training import exclusive_branches
 from .base import Rule, RuleContext
 
 # A training step is a parameter update: a `backward()` alone (an adversarial attack or a saliency map
@@ -117,7 +117,7 @@ class TrainModeNotRestored(Rule):
 
 def _tokens(model: SemanticModel, region: Node, depth: int, seen: set[str]) -> list[_Token]:
     tokens: list[_Token] = []
-    for call in effect_or_local_calls_in(model, region):  # the only calls that make tokens
+    for call in model.effect_or_local_calls_in(region):  # the only calls that make tokens
         effect = model.effect_of_call(call)
         if effect is not None:
             if effect.kind == "train_mode":

@@ -10,7 +10,7 @@ from .. import known_apis as apis
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import is_inside, text
-from ._training import BACKWARD_METHODS, Nesting, effect_or_local_calls_in
+from ._training import BACKWARD_METHODS, Nesting
 from .base import Rule, RuleContext
 
 
@@ -149,7 +149,7 @@ def _backward_follows_caller_mode(model: SemanticModel, helper: FunctionInfo, se
     body = helper.node.child_by_field_name("body")
     if body is None:
         return False
-    for call in effect_or_local_calls_in(model, body):  # the only calls that can be or reach a backward()
+    for call in model.effect_or_local_calls_in(body):  # the only calls that can be or reach a backward()
         if model.enclosing_function(call) is not helper:
             continue
         if _mode_inside_function(model, call) is not None:
