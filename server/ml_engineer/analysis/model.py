@@ -20,6 +20,7 @@ from tree_sitter import Node, Tree
 from . import known_apis as apis
 from .entity_table import EntityTable
 from .imports import FRAMEWORK_ROOTS, ImportTable, canonical
+from .nesting import Nesting
 from .parsing import index_nodes
 from .source import SourceText
 from .syntax import (
@@ -372,24 +373,13 @@ class SemanticModel:
     def _build_scopes(self) -> None:
         # Scope nodes in document order with their parent scope: `scope_of` is then a bisect plus
         # a short climb, instead of a walk up `node.parent` (a new Node object per step).
-        scopes = sorted(
-            (*self.index.get("function", []), *self.index.get("class", []), *self.index.get("lambda", [])),
-            key=lambda node: node.start_byte,
-        )
-        self._scope_nodes = scopes
-        self._scope_starts = [node.start_byte for node in scopes]
-        self._scope_ends = [node.end_byte for node in scopes]
-        self._scope_types = [node.type for node in scopes]
-        self._scope_ids = [node.id for node in scopes]
-        parents: list[int] = []
-        stack: list[int] = []
-        for position, end in enumerate(self._scope_ends):
-            start = self._scope_starts[position]
-            while stack and not (start < self._scope_ends[stack[-1]] and end <= self._scope_ends[stack[-1]]):
-                stack.pop()
-            parents.append(stack[-1] if stack else -1)
-            stack.append(position)
-        self._scope_parents = parents
+        scopes = Nesting([*self.index.get("function", []), *self.index.get("class", []), *self.index.get("lambda", [])])
+        self._scope_nodes = scopes.nodes
+        self._scope_starts = scopes.starts
+        self._scope_ends = scopes.ends
+        self._scope_parents = scopes.parents
+        self._scope_types = [node.type for node in scopes.nodes]
+        self._scope_ids = [node.id for node in scopes.nodes]
 
     def scope_of(self, node: Node) -> Node:
         """The function, class, lambda or module whose scope `node` belongs to (`syntax.enclosing_scope`)."""
@@ -1168,16 +1158,8 @@ class SemanticModel:
     @cached_property
     def _loop_nesting(self) -> tuple[list[int], list[int], list[int]]:
         """Start bytes, end bytes and enclosing-loop position (-1: none) of the indexed loops, in order."""
-        starts = [loop.node.start_byte for loop in self.loops]
-        ends = [loop.node.end_byte for loop in self.loops]
-        parents: list[int] = []
-        stack: list[int] = []
-        for position, end in enumerate(ends):
-            while stack and not (starts[position] < ends[stack[-1]] and end <= ends[stack[-1]]):
-                stack.pop()
-            parents.append(stack[-1] if stack else -1)
-            stack.append(position)
-        return starts, ends, parents
+        nesting = Nesting([loop.node for loop in self.loops])  # loops start at distinct bytes: `self.loops` order
+        return nesting.starts, nesting.ends, nesting.parents
 
     def _enclosing_loops_indexed(self, start: int, end: int) -> list[LoopInfo]:
         # The `node.parent` walk without the tree: ancestors loops are the loop starting last at or

@@ -9,8 +9,9 @@ from tree_sitter import Node
 from .. import known_apis as apis
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
+from ..nesting import Nesting
 from ..syntax import is_inside, text
-from ._training import BACKWARD_METHODS, Nesting
+from ._training import BACKWARD_METHODS
 from .base import Rule, RuleContext
 
 
