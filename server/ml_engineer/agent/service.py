@@ -24,6 +24,7 @@ from typing import Any
 from .backends.anthropic_api import AnthropicBackend
 from .backends.base import BackendError, ChunkCallback, Payload, emit
 from .backends.offline import answer_offline
+from .backends.slot import BackendSlot, api_key_from
 from .cache import AnswerCache, cache_key
 from .context import ContextBundle, LineRange, select_context
 from .conversation import ConversationStore, Turn
@@ -193,8 +194,7 @@ class AskService:
         self._env = env if env is not None else os.environ
         self._cache: AnswerCache[AskAnswer] = AnswerCache(self.settings.cache_size)
         self._conversations = ConversationStore(self.settings.history_turns)
-        self._anthropic: AnthropicBackend | None = None
-        self._anthropic_config: tuple[Any, ...] | None = None
+        self._anthropic = BackendSlot(AnthropicBackend)
 
     # --- configuration -------------------------------------------------------------------------
 
@@ -208,12 +208,10 @@ class AskService:
         self._conversations.reset(document)
 
     async def aclose(self) -> None:
-        if self._anthropic is not None:
-            await self._anthropic.aclose()
-            self._anthropic = None
+        await self._anthropic.aclose()
 
     def _api_key(self) -> str:
-        return (self._env.get("ANTHROPIC_API_KEY") or "").strip()
+        return api_key_from(self._env)
 
     def backend_for(self, request: AskRequest) -> tuple[str, str | None]:
         """("anthropic" | "offline", why offline)."""
@@ -317,7 +315,7 @@ class AskService:
             answer = AskAnswer(offline.markdown, "offline", preview.agent.name, "offline", Usage(), 0.0, True)
             self._cache.put(plan.cache_key, answer)
             return answer
-        backend = self._anthropic_backend()
+        backend = self._anthropic.get(self.settings, self._env)
         result = await _run_cancellable(backend.answer(preview.payload, on_chunk), cancel)
         answer = AskAnswer(
             markdown=result.text,
@@ -330,20 +328,6 @@ class AskService:
         self._conversations.append(request.document, Turn(plan.user_message, result.text, plan.context_key))
         self._cache.put(plan.cache_key, answer)
         return answer
-
-    def _anthropic_backend(self) -> AnthropicBackend:
-        s = self.settings
-        config = (self._api_key(), s.base_url, s.connect_timeout_s, s.read_timeout_s, s.max_retries)
-        if self._anthropic is None or config != self._anthropic_config:
-            self._anthropic = AnthropicBackend(
-                api_key=config[0],
-                base_url=s.base_url or self._env.get("ANTHROPIC_BASE_URL") or None,
-                connect_timeout_s=s.connect_timeout_s,
-                read_timeout_s=s.read_timeout_s,
-                max_retries=s.max_retries,
-            )
-            self._anthropic_config = config
-        return self._anthropic
 
 
 async def _run_cancellable(coro: Any, cancel: asyncio.Event | None) -> Any:

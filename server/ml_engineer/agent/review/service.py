@@ -20,6 +20,7 @@ from typing import Any
 
 from ..backends.base import BackendError
 from ..backends.offline import ENABLE_HINT
+from ..backends.slot import BackendSlot
 from ..cache import AnswerCache
 from ..context import LineRange, rule_docs_excerpt
 from ..definitions import find_agent
@@ -139,8 +140,7 @@ class ReviewService:
         self.home = home
         self._env = env if env is not None else os.environ
         self._cache: AnswerCache[_Outcome] = AnswerCache(self.settings.cache_size)
-        self._backend: ToolUseBackend | None = None
-        self._backend_config: tuple[Any, ...] | None = None
+        self._backend = BackendSlot(ToolUseBackend)
 
     def update_settings(self, settings: AgentSettings) -> None:
         if settings != self.settings:
@@ -148,9 +148,7 @@ class ReviewService:
             self._cache = AnswerCache(settings.cache_size)
 
     async def aclose(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
-            self._backend = None
+        await self._backend.aclose()
 
     def plan(self, request: ReviewRequest) -> tuple[str, str | None, ReviewPlan | None, Any]:
         """(backend, why offline, the request that would be sent or None, the analysis)."""
@@ -182,7 +180,7 @@ class ReviewService:
         outcome = self._cache.get(plan.cache_key)
         cached = outcome is not None
         if outcome is None:
-            call = await self._tool_backend().call_tool(plan.payload)
+            call = await self._backend.get(self.settings, self._env).call_tool(plan.payload)
             validation = (
                 validate_findings(call.tool_input, plan.bundle.line_ranges(), analysis.source.line_count)
                 if call.tool_input is not None
@@ -209,21 +207,6 @@ class ReviewService:
             range=request.range,
             elapsed_ms=_ms(started),
         )
-
-    def _tool_backend(self) -> ToolUseBackend:
-        s = self.settings
-        key = (self._env.get("ANTHROPIC_API_KEY") or "").strip()
-        config = (key, s.base_url, s.connect_timeout_s, s.read_timeout_s, s.max_retries)
-        if self._backend is None or config != self._backend_config:
-            self._backend = ToolUseBackend(
-                api_key=key,
-                base_url=s.base_url or self._env.get("ANTHROPIC_BASE_URL") or None,
-                connect_timeout_s=s.connect_timeout_s,
-                read_timeout_s=s.read_timeout_s,
-                max_retries=s.max_retries,
-            )
-            self._backend_config = config
-        return self._backend
 
 
 def rule_notes(analysis: Any, focus: LineRange | None) -> list[RuleNote]:
