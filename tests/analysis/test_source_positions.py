@@ -31,9 +31,26 @@ def test_crlf_lines_and_clamping() -> None:
 @given(st.text(max_size=200), st.data())
 def test_round_trip_for_every_encoding(text: str, data: st.DataObject) -> None:
     source = SourceText(text)
-    # offsets at character boundaries only
-    boundaries = [len(text[:i].encode("utf-8", "surrogatepass")) for i in range(len(text) + 1)]
+    # offsets at character boundaries, except inside a CRLF line break: lines end before its
+    # `\r`, so no (line, column) names the offset between `\r` and `\n`
+    boundaries = [
+        len(text[:i].encode("utf-8", "surrogatepass"))
+        for i in range(len(text) + 1)
+        if not (i > 0 and text[i - 1 : i + 1] == "\r\n")
+    ]
     offset = data.draw(st.sampled_from(boundaries))
     for encoding in ("utf-8", "utf-16", "codepoint"):
         line, col = source.position(offset, encoding)  # type: ignore[arg-type]
         assert source.offset(line, col, encoding) == offset  # type: ignore[arg-type]
+
+
+def test_every_position_of_crlf_text_round_trips_and_the_break_itself_maps_to_the_line_end() -> None:
+    text = "ab\r\n\r\nc\u00e9\r\nd"
+    source = SourceText(text)
+    for i in range(len(text) + 1):
+        offset = len(text[:i].encode("utf-8"))
+        inside_break = i > 0 and text[i - 1 : i + 1] == "\r\n"
+        for encoding in ("utf-8", "utf-16", "codepoint"):
+            line, col = source.position(offset, encoding)  # type: ignore[arg-type]
+            expected = source.line_end(line) if inside_break else offset
+            assert source.offset(line, col, encoding) == expected  # type: ignore[arg-type]
