@@ -86,19 +86,6 @@ def _order_ties_inner_first(nodes: list[Node], starts: list[int]) -> None:
             run = position
 
 
-@lru_cache(maxsize=8)
-def _type_query(node_type: str) -> Query:
-    return Query(python_language(), f"({node_type}) @node")
-
-
-def nodes_of_type(root: Node, node_type: str) -> list[Node]:
-    """Every `node_type` node under `root` in document order: one traversal, for kinds the index
-    does not hold (rare paths such as files with syntax errors)."""
-    nodes = QueryCursor(_type_query(node_type)).captures(root).get("node", [])
-    nodes.sort(key=_start_byte)
-    return nodes
-
-
 def walk(node: Node) -> Iterator[Node]:
     """Pre-order walk of named descendants (small subtrees only; big ones use the index)."""
     cursor = node.walk()

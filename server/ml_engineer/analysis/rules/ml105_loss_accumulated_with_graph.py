@@ -6,7 +6,6 @@ import bisect
 import re
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from tree_sitter import Node
@@ -319,38 +318,49 @@ def _backpropagates(model: SemanticModel, loop: LoopInfo) -> bool:
 def _backpropagated(model: SemanticModel, node: Node, accumulator: str) -> bool:
     """Is the accumulator (or a value built from it) backpropagated in the same scope?"""
     root = accumulator.split(".")[0] if not accumulator.startswith("self.") else accumulator
-    scope = enclosing_scope(node)
-    facts = _scope_facts(model, scope)
+    facts = _scope_facts(model, enclosing_scope(node))
+    if not facts.backward_calls:
+        return False  # nothing in the scope backpropagates, whatever the names
     names = {root}
-    pattern = _name_pattern(root)
-    for targets, value in facts.assignments:
-        if pattern.search(value):
-            names.update(targets)
-    return any(_backward_on(model, name, scope) for name in names)
+    for targets in facts.targets_of_values_naming(root):
+        names.update(targets)
+    return any(_backward_on(model, name, facts.scope) for name in names)
 
 
-@dataclass
 class _ScopeFacts:
-    backward_calls: list[str]  # source of every `.backward(...)` call in the scope
-    assignments: list[tuple[list[str], str]]  # (targets, value source) of every assignment
+    """What `_backpropagated` reads of one scope, collected once per analysis (rules run per keystroke).
 
+    Assignment values are searched in the source bytes rather than decoded one by one: in a file
+    with syntax errors a scope can hold most of the file's assignments.
+    """
 
-_FACTS: weakref.WeakKeyDictionary[SemanticModel, dict[int, _ScopeFacts]] = weakref.WeakKeyDictionary()
+    def __init__(self, model: SemanticModel, scope: Node):
+        self.scope = scope
+        self._data = model.source.data
+        # source of every `.backward(...)` call in the scope
+        self.backward_calls = [text(call) for call in _slice_calls(model, "backward", scope)]
+        self._assignments = model.nodes_in("assign", scope) if self.backward_calls else []
+        self._values: list[tuple[Node, int, int]] | None = None
 
-
-def _scope_facts(model: SemanticModel, scope: Node) -> _ScopeFacts:
-    """Backward calls and assignments of a scope, collected once per analysis (rules run per keystroke)."""
-    per_scope = _FACTS.setdefault(model, {})
-    facts = per_scope.get(scope.id)
-    if facts is None:
-        backward = [text(call) for call in model.calls_in(scope) if call_method_name(call) == "backward"]
-        assignments = []
-        for assign in model.nodes_in("assign", scope):
-            value = assign.child_by_field_name("right")
-            if value is not None:
-                assignments.append(([text(t) for t in _targets(assign)], text(value)))
-        facts = per_scope[scope.id] = _ScopeFacts(backward, assignments)
-    return facts
+    def targets_of_values_naming(self, name: str) -> Iterator[list[str]]:
+        """The target texts of every assignment in the scope whose value mentions `name`."""
+        if self._values is None:
+            self._values = []
+            for assign in self._assignments:
+                value = assign.child_by_field_name("right")
+                if value is not None:
+                    self._values.append((assign, value.start_byte, value.end_byte))
+        data = self._data
+        as_bytes = _name_pattern_bytes(name) if name.isascii() else None
+        as_text = _name_pattern(name)
+        for assign, start, end in self._values:
+            source = data[start:end]
+            # ASCII source and name: the bytes pattern matches where the text pattern would.
+            found = as_bytes.search(source) if as_bytes is not None and source.isascii() else as_text.search(
+                source.decode("utf-8", errors="replace")
+            )
+            if found:
+                yield [text(target) for target in _targets(assign)]
 
 
 def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:
@@ -358,6 +368,33 @@ def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:
     return any(pattern.search(source) for source in _scope_facts(model, scope).backward_calls)
 
 
+def _slice_calls(model: SemanticModel, method: str, scope: Node) -> list[Node]:
+    """`[call for call in model.calls_in(scope) if model.method_name(call) == method]`, from the name table."""
+    calls = model.calls_named((method,))
+    starts = [call.start_byte for call in calls]
+    lo = bisect.bisect_left(starts, scope.start_byte)
+    hi = bisect.bisect_left(starts, scope.end_byte)
+    end = scope.end_byte
+    return [call for call in calls[lo:hi] if call.end_byte <= end]
+
+
+_FACTS: weakref.WeakKeyDictionary[SemanticModel, dict[int, _ScopeFacts]] = weakref.WeakKeyDictionary()
+
+
+def _scope_facts(model: SemanticModel, scope: Node) -> _ScopeFacts:
+    per_scope = _FACTS.setdefault(model, {})
+    facts = per_scope.get(scope.id)
+    if facts is None:
+        facts = per_scope[scope.id] = _ScopeFacts(model, scope)
+    return facts
+
+
 @lru_cache(maxsize=512)
 def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+
+
+@lru_cache(maxsize=512)
+def _name_pattern_bytes(name: str) -> re.Pattern[bytes]:
+    """`_name_pattern` for ASCII text (`\\w` spelled out: the same set on ASCII)."""
+    return re.compile(rb"(?<![A-Za-z0-9_.])" + re.escape(name.encode()) + rb"(?![A-Za-z0-9_])")

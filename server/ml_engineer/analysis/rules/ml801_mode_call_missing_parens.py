@@ -9,7 +9,6 @@ from tree_sitter import Node
 
 from ..findings import Finding
 from ..model import SemanticModel, name_tokens
-from ..parsing import nodes_of_type
 from ..syntax import dotted_name, text
 from .base import Rule, RuleContext, insert_after, make_fix
 
@@ -22,7 +21,6 @@ _METHODS: dict[str, frozenset[str]] = {
     "backward": frozenset({"loss_tensor"}),
 }
 _SUFFIXES = tuple(name.encode() for name in _METHODS)
-_LAST_BYTES = frozenset(suffix[-1] for suffix in _SUFFIXES)  # b"l", b"n", b"d", b"p" as ints
 # Where a bare `x.eval` statement can end, in a tree without errors: the method's whole name, then
 # only spaces before a line break, a comment, `;`, a line continuation or the end of the file (bytes
 # of non-ASCII whitespace count as spaces). One pattern per name, each starting with the name: the
@@ -32,6 +30,11 @@ _BARE_NAME_ENDS = [
     re.compile(suffix + rb"(?<![A-Za-z0-9_]" + suffix + rb")(?=[ \t\x0b\x0c\x80-\xff]*(?:[#;\r\n\\]|\Z))")
     for suffix in _SUFFIXES
 ]
+
+
+# Any whole-word occurrence of a method name (ASCII word boundaries: a superset of the identifiers),
+# one pattern per name starting with the name, for the reason given above.
+_NAMES_ANYWHERE = [re.compile(suffix + rb"(?<![A-Za-z0-9_]" + suffix + rb")(?![A-Za-z0-9_])") for suffix in _SUFFIXES]
 
 
 class ModeCallMissingParens(Rule):
@@ -101,16 +104,23 @@ def _statements_ending_in_a_name(model: SemanticModel) -> Iterator[Node]:
     """The expression statements ending with one of the method names, in document order (a superset
     of the bare `x.eval` statements: the caller checks the rest)."""
     data = model.source.data
-    if model.root.has_error:  # error recovery can end a statement anywhere: test every statement
-        for statement in nodes_of_type(model.root, "expression_statement"):
-            end = statement.end_byte
-            # (the last byte first: one index and a set lookup turn away most statements)
-            if end and data[end - 1] in _LAST_BYTES and data.endswith(_SUFFIXES, 0, end):
-                yield statement
+    root = model.root
+    if root.has_error:
+        # Error recovery can end a statement anywhere, not only at a line's end: start from every
+        # whole-word occurrence of a method name instead, and keep the statements it ends.
+        found: dict[int, Node] = {}
+        for start, end in (match.span() for pattern in _NAMES_ANYWHERE for match in pattern.finditer(data)):
+            name = root.descendant_for_byte_range(start, end)
+            if name is None or name.type != "identifier" or name.start_byte != start or name.end_byte != end:
+                continue  # inside a string or comment, or part of a longer name
+            attribute = name.parent
+            owner = attribute.parent if attribute is not None and attribute.type == "attribute" else None
+            if owner is not None and owner.type == "expression_statement" and data.endswith(_SUFFIXES, 0, owner.end_byte):
+                found[owner.id] = owner
+        yield from sorted(found.values(), key=lambda statement: statement.start_byte)
         return
     # A bare statement's method name is an identifier whose attribute is the whole statement.
     places = sorted(match.span() for pattern in _BARE_NAME_ENDS for match in pattern.finditer(data))
-    root = model.root
     for start, end in places:
         name = root.descendant_for_byte_range(start, end)
         attribute = name.parent if name is not None and name.type == "identifier" else None
