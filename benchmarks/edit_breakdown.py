@@ -11,6 +11,10 @@ function or class that contains the edit, analysed alone with the file's imports
 bound (it ignores the cross-function questions some rules ask, e.g. what a function's callers
 do), not a feature of the server.
 
+A second table times tree-sitter's incremental reparse alone, by kind of edit (a comment line, an
+assignment, a half-typed call), each at 30 random places of the unedited file: the part of an
+edit's cost that no analysis design changes.
+
     python benchmarks/edit_breakdown.py [--size 5000] [--edits 80] [--seed 1]
 """
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import random
 import re
 import sys
 import time
@@ -68,8 +73,6 @@ def main() -> int:
     args = parser.parse_args()
     gc.set_threshold(*GC_THRESHOLDS)
 
-    import random
-
     rng = random.Random(args.seed)
     text = training_file(args.size)
     config = Config()
@@ -119,7 +122,40 @@ def main() -> int:
             continue
         print(f"  {label:58s} p50 {percentile(values, 0.5):6.1f}  p95 {percentile(values, 0.95):6.1f}  "
               f"max {max(values):6.1f}" + (f"  ({len(values)} edits inside a definition)" if key == "unit" else ""))
+    print_reparse_table(text)
     return 0
+
+
+REPARSE_EDITS = {
+    "comment line at column 0": "# edited",
+    "assignment at column 0": "x_9 = 9",
+    "indented assignment": "        x_9 = 9",
+    "half-typed call `foo(`": "        foo(",
+}
+
+
+def print_reparse_table(text: str, places: int = 30) -> None:
+    from ml_engineer.analysis.parsing import parse
+
+    lines = text.split("\n")
+    base = parse(text.encode())
+    rng = random.Random(5)
+    print(f"incremental reparse only, {places} random places each, ms:")
+    for label, inserted in REPARSE_EDITS.items():
+        times = []
+        for _ in range(places):
+            line = rng.randrange(len(lines) - 1)
+            byte = len("\n".join(lines[:line]).encode()) + (1 if line else 0)
+            new_text = "\n".join([*lines[:line], inserted, *lines[line:]])
+            tree = base.copy()
+            tree.edit(
+                start_byte=byte, old_end_byte=byte, new_end_byte=byte + len(inserted) + 1,
+                start_point=Point(line, 0), old_end_point=Point(line, 0), new_end_point=Point(line + 1, 0),
+            )
+            started = time.perf_counter()
+            parse(new_text.encode(), tree)
+            times.append(1000 * (time.perf_counter() - started))
+        print(f"  {label:58s} p50 {percentile(times, 0.5):6.1f}  p95 {percentile(times, 0.95):6.1f}  max {max(times):6.1f}")
 
 
 if __name__ == "__main__":

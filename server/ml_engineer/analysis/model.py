@@ -658,14 +658,18 @@ class SemanticModel:
         data = self.source.data
         assignments = self.assignments
         every = self.index.get("assign", [])
-        # Without syntax errors, an assignment that no other assignment starts inside (not
+        # An assignment without syntax errors in it that no other assignment starts inside (not
         # `a = b = c`, whose right side is one) and whose text opens `name =`, `a.b: T =` or
         # `a, b.c =` binds exactly those dotted names: read them from the bytes instead of two
         # child lookups and a dotted-name read per target. Start bytes and matches are read in
-        # bulk: cheaper than per-assignment property reads in the loop.
+        # bulk: cheaper than per-assignment property reads in the loop. (While the user types, the
+        # file often has an error somewhere: only the assignments holding one take the slow path.)
         starts = [assign.start_byte for assign in every]
         match = _PLAIN_TARGETS.match
-        plains = [match(data, start) for start in starts] if not self.root.has_error else [None] * len(every)
+        if self.root.has_error:
+            plains = [None if assign.has_error else match(data, start) for assign, start in zip(every, starts)]
+        else:
+            plains = [match(data, start) for start in starts]
         starts.append(len(data))  # the last assignment has no successor inside it
         for position, assign in enumerate(every):
             plain = plains[position]
