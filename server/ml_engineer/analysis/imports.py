@@ -47,6 +47,8 @@ class ImportTable:
     bindings: dict[str, str] = field(default_factory=dict)
     star_modules: list[str] = field(default_factory=list)
     records: list[ImportRecord] = field(default_factory=list)
+    # Every dotted prefix of every imported module ("a", "a.b", "a.b.c"), and how many records it covers.
+    _prefixes: tuple[int, frozenset[str]] = field(default=(-1, frozenset()), repr=False, compare=False)
 
     @classmethod
     def build(cls, import_nodes: list[Node]) -> ImportTable:
@@ -111,9 +113,17 @@ class ImportTable:
         return self.resolve_dotted(dotted)
 
     def imports_module(self, root: str) -> bool:
-        return any(
-            record.module == root or record.module.startswith(root + ".") for record in self.records
-        )
+        """Is `root` an imported module or a package of one (`torch` for `import torch.nn`)?"""
+        # `module == root or module.startswith(root + ".")` for some record, as a set lookup:
+        # rules ask per candidate call.
+        count, prefixes = self._prefixes
+        if count != len(self.records):
+            found: set[str] = set()
+            for record in self.records:
+                parts = record.module.split(".")
+                found.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+            count, prefixes = self._prefixes = (len(self.records), frozenset(found))
+        return root in prefixes
 
     def first_import_of(self, roots: frozenset[str] | set[str]) -> Node | None:
         for record in self.records:

@@ -667,7 +667,7 @@ class SemanticModel:
         starts = [assign.start_byte for assign in every]
         match = _PLAIN_TARGETS.match
         if self.root.has_error:
-            plains = [None if assign.has_error else match(data, start) for assign, start in zip(every, starts)]
+            plains = [None if assign.has_error else match(data, start) for assign, start in zip(every, starts, strict=True)]
         else:
             plains = [match(data, start) for start in starts]
         starts.append(len(data))  # the last assignment has no successor inside it
