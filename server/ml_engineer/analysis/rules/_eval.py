@@ -24,6 +24,9 @@ MODE_METHODS = frozenset({"train", "eval"})  # the only callee names `effect_of_
 _FACTORY = re.compile(r"^(load|build|create|get|make|init|setup|construct|instantiate)_")
 
 
+CallList = tuple[list[Node], list[int]]  # calls in document order (as `calls_in` gives them), their start bytes
+
+
 def applies(model: SemanticModel) -> bool:
     """PyTorch code that is not a pytest/unittest module."""
     # Asked by ML201 and ML202; each framework test scans the file's import records.
@@ -67,10 +70,26 @@ def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) 
     # Asked again for the same scope (ML202 once per `eval()` call of a scope, which in a file with
     # syntax errors is often the whole module): computed once per node. Each call is judged on its
     # own, so leaving out `generate` afterwards gives the list computed without it.
-    calls = model.memo(("_eval.torch_model_calls", node.id), lambda: _torch_model_calls(model, node))
+    calls, _starts = _torch_model_call_list(model, node)
     if include_generate:
         return list(calls)
     return [call for call in calls if model.method_name(call) != "generate"]
+
+
+def torch_model_calls_between(model: SemanticModel, node: Node, after: int, before: int) -> list[Node]:
+    """`[c for c in torch_model_calls(model, node, False) if after < c.start_byte < before]`, by bisecting
+    (ML202 asks once per `eval()` call of a scope: a module-level script can hold hundreds)."""
+    calls, starts = _torch_model_call_list(model, node)
+    chosen = calls[bisect.bisect_right(starts, after) : bisect.bisect_left(starts, before)]
+    return [call for call in chosen if model.method_name(call) != "generate"]
+
+
+def _torch_model_call_list(model: SemanticModel, node: Node) -> CallList:
+    def compute() -> CallList:
+        calls = _torch_model_calls(model, node)
+        return calls, [call.start_byte for call in calls]
+
+    return model.memo(("_eval.torch_model_calls", node.id), compute)
 
 
 def _torch_model_calls(model: SemanticModel, node: Node) -> list[Node]:
@@ -250,9 +269,6 @@ def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
         return None
     modes = {mode_before(model, site, depth + 1) for site in sites}
     return "eval" if modes == {"eval"} else ("train" if "train" in modes else None)
-
-
-CallList = tuple[list[Node], list[int]]  # calls in document order (as `calls_in` gives them), their start bytes
 
 
 def named_calls(model: SemanticModel, key: str, names: Callable[[], Iterable[str]]) -> CallList:

@@ -18,6 +18,7 @@ from ._eval import (
     named_calls,
     short,
     torch_model_calls,
+    torch_model_calls_between,
     trains_here,
     under_no_grad,
 )
@@ -144,9 +145,8 @@ class NoGradMissing(Rule):
                 return []  # gradients are wanted after eval(): saliency, adversarial examples
         return [
             call
-            for call in torch_model_calls(model, scope, include_generate=False)
-            if eval_call.end_byte < call.start_byte < end
-            and model.enclosing_function(call) is function
+            for call in torch_model_calls_between(model, scope, eval_call.end_byte, end)
+            if model.enclosing_function(call) is function
             and not under_no_grad(model, call)
             and not trains_here(model, call)
         ]
