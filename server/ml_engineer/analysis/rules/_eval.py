@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -246,7 +246,7 @@ def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
     # The last switch before `at` decides: walk back from `at` and stop at the first call that sets
     # the mode. Only calls named `train`/`eval` can have such an effect and only calls named like a
     # same-file function resolve to a helper: every other call of the scope leaves the mode as is.
-    for call in reversed(calls_within(mode_switch_calls(model), scope, before=at.start_byte)):
+    for call in calls_within(mode_switch_calls(model), scope, before=at.start_byte, backwards=True):
         if model.enclosing_function(call) is not function:
             continue
         effect = model.effect_of_call(call)
@@ -287,15 +287,21 @@ def mode_switch_calls(model: SemanticModel) -> CallList:
     return named_calls(model, "mode_switch", lambda: MODE_METHODS | model.local_function_names())
 
 
-def calls_within(calls: CallList, scope: Node, after: int = -1, before: int | None = None) -> list[Node]:
+def calls_within(
+    calls: CallList, scope: Node, after: int = -1, before: int | None = None, backwards: bool = False
+) -> Iterator[Node]:
     """`[c for c in model.calls_in(scope) if after < c.start_byte < before]` (no upper bound when
     `before` is None) restricted to `calls`, a sub-list of `model.calls` in its order, by bisecting
-    their start bytes."""
+    their start bytes; in reverse order when `backwards`. Lazy: the callers stop at the first call
+    that decides, and a module-level script can hold hundreds of `eval()` calls, each asking."""
     nodes, starts = calls
     lo = max(bisect.bisect_left(starts, scope.start_byte), bisect.bisect_right(starts, after))
     end = scope.end_byte
     hi = bisect.bisect_left(starts, end if before is None else min(end, before))
-    return [call for call in nodes[lo:hi] if call.end_byte <= end]
+    for position in range(hi - 1, lo - 1, -1) if backwards else range(lo, hi):
+        call = nodes[position]
+        if call.end_byte <= end:
+            yield call
 
 
 def under_no_grad(model: SemanticModel, node: Node, depth: int = 0) -> bool:

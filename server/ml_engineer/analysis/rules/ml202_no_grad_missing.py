@@ -158,4 +158,4 @@ def _deciding_calls(model: SemanticModel) -> CallList:
 
 
 def _needs_grad(model: SemanticModel, scope: Node) -> bool:
-    return bool(calls_within(named_calls(model, "ml202_needs_grad", lambda: _NEEDS_GRAD), scope))
+    return next(calls_within(named_calls(model, "ml202_needs_grad", lambda: _NEEDS_GRAD), scope), None) is not None
