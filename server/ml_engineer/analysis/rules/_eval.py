@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from tree_sitter import Node
 
@@ -20,11 +20,20 @@ from ..syntax import call_method_name, dotted_name, text
 
 _LIGHTNING_BASES = frozenset({"lightning.pytorch.LightningModule", "lightning.LightningModule"})
 _MAX_CALLER_DEPTH = 4
+MODE_METHODS = frozenset({"train", "eval"})  # the only callee names `effect_of_call` gives a mode switch
 _FACTORY = re.compile(r"^(load|build|create|get|make|init|setup|construct|instantiate)_")
+
+
+CallList = tuple[list[Node], list[int]]  # calls in document order (as `calls_in` gives them), their start bytes
 
 
 def applies(model: SemanticModel) -> bool:
     """PyTorch code that is not a pytest/unittest module."""
+    # Asked by ML201 and ML202; each framework test scans the file's import records.
+    return model.memo("_eval.applies", lambda: _applies(model))
+
+
+def _applies(model: SemanticModel) -> bool:
     if not (model.uses_framework("torch") or model.uses_framework("lightning") or model.uses_framework("pytorch_lightning")):
         return False
     base = os.path.basename(model.path)
@@ -58,12 +67,36 @@ def in_lightning_module(model: SemanticModel, info: FunctionInfo | None) -> bool
 
 def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) -> list[Node]:
     """Forward calls of torch models in `node` (Keras/sklearn `predict` excluded)."""
+    # Asked again for the same scope (ML202 once per `eval()` call of a scope, which in a file with
+    # syntax errors is often the whole module): computed once per node. Each call is judged on its
+    # own, so leaving out `generate` afterwards gives the list computed without it.
+    calls, _starts = _torch_model_call_list(model, node)
+    if include_generate:
+        return list(calls)
+    return [call for call in calls if model.method_name(call) != "generate"]
+
+
+def torch_model_calls_between(model: SemanticModel, node: Node, after: int, before: int) -> list[Node]:
+    """`[c for c in torch_model_calls(model, node, False) if after < c.start_byte < before]`, by bisecting
+    (ML202 asks once per `eval()` call of a scope: a module-level script can hold hundreds)."""
+    calls, starts = _torch_model_call_list(model, node)
+    chosen = calls[bisect.bisect_right(starts, after) : bisect.bisect_left(starts, before)]
+    return [call for call in chosen if model.method_name(call) != "generate"]
+
+
+def _torch_model_call_list(model: SemanticModel, node: Node) -> CallList:
+    def compute() -> CallList:
+        calls = _torch_model_calls(model, node)
+        return calls, [call.start_byte for call in calls]
+
+    return model.memo(("_eval.torch_model_calls", node.id), compute)
+
+
+def _torch_model_calls(model: SemanticModel, node: Node) -> list[Node]:
     result = []
     for call in model.model_calls_in(node):
         method = model.method_name(call)
         if method in ("predict", "predict_on_batch"):
-            continue
-        if method == "generate" and not include_generate:
             continue
         func = call.child_by_field_name("function")
         if func is not None and func.type == "identifier" and _is_factory(model, text(func), call):
@@ -210,22 +243,25 @@ def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
     function = model.enclosing_function(at)
     scope = function.node if function is not None else model.root
     last: str | None = None
-    for call in model.calls_in(scope):
-        if call.start_byte >= at.start_byte:
-            break
+    # The last switch before `at` decides: walk back from `at` and stop at the first call that sets
+    # the mode. Only calls named `train`/`eval` can have such an effect and only calls named like a
+    # same-file function resolve to a helper: every other call of the scope leaves the mode as is.
+    for call in calls_within(mode_switch_calls(model), scope, before=at.start_byte, backwards=True):
         if model.enclosing_function(call) is not function:
             continue
         effect = model.effect_of_call(call)
         if effect is not None and effect.kind in ("eval_mode", "train_mode"):
             last = "eval" if effect.kind == "eval_mode" else "train"
-            continue
+            break
         helper = model.resolve_local_function(call)
         if helper is not None and helper is not function:
             kinds = helper.effects & {"eval_mode", "train_mode"}
             if kinds == {"eval_mode"}:
                 last = "eval"
-            elif kinds == {"train_mode"}:
+                break
+            if kinds == {"train_mode"}:
                 last = "train"
+                break
     if last is not None or function is None or depth >= _MAX_CALLER_DEPTH:
         return last
     sites = callers(model).get(function.qualname, [])
@@ -233,6 +269,39 @@ def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
         return None
     modes = {mode_before(model, site, depth + 1) for site in sites}
     return "eval" if modes == {"eval"} else ("train" if "train" in modes else None)
+
+
+def named_calls(model: SemanticModel, key: str, names: Callable[[], Iterable[str]]) -> CallList:
+    """`model.calls_named(names())` with start bytes, built once per file under `key`."""
+
+    def compute() -> CallList:
+        calls = model.calls_named(names())
+        return calls, [call.start_byte for call in calls]
+
+    return model.memo(("_eval.named_calls", key), compute)
+
+
+def mode_switch_calls(model: SemanticModel) -> CallList:
+    """Every call that can switch the model's mode: an effect needs the name `train`/`eval`, a helper
+    a same-file function's name (`effect_of_call`, `resolve_local_function`)."""
+    return named_calls(model, "mode_switch", lambda: MODE_METHODS | model.local_function_names())
+
+
+def calls_within(
+    calls: CallList, scope: Node, after: int = -1, before: int | None = None, backwards: bool = False
+) -> Iterator[Node]:
+    """`[c for c in model.calls_in(scope) if after < c.start_byte < before]` (no upper bound when
+    `before` is None) restricted to `calls`, a sub-list of `model.calls` in its order, by bisecting
+    their start bytes; in reverse order when `backwards`. Lazy: the callers stop at the first call
+    that decides, and a module-level script can hold hundreds of `eval()` calls, each asking."""
+    nodes, starts = calls
+    lo = max(bisect.bisect_left(starts, scope.start_byte), bisect.bisect_right(starts, after))
+    end = scope.end_byte
+    hi = bisect.bisect_left(starts, end if before is None else min(end, before))
+    for position in range(hi - 1, lo - 1, -1) if backwards else range(lo, hi):
+        call = nodes[position]
+        if call.end_byte <= end:
+            yield call
 
 
 def under_no_grad(model: SemanticModel, node: Node, depth: int = 0) -> bool:

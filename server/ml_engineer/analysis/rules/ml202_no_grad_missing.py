@@ -9,7 +9,19 @@ from tree_sitter import Node
 from ..findings import Finding
 from ..model import FunctionInfo, SemanticModel
 from ..syntax import call_method_name
-from ._eval import applies, in_lightning_module, short, torch_model_calls, trains_here, under_no_grad
+from ._eval import (
+    MODE_METHODS,
+    CallList,
+    applies,
+    calls_within,
+    in_lightning_module,
+    named_calls,
+    short,
+    torch_model_calls,
+    torch_model_calls_between,
+    trains_here,
+    under_no_grad,
+)
 from .base import Rule, RuleContext
 
 # Calls that show the code needs gradients on purpose (adversarial examples, saliency, Grad-CAM).
@@ -116,8 +128,12 @@ class NoGradMissing(Rule):
         if function is not None and function.grad_mode is not None:
             return []
         end = scope.end_byte
-        for call in model.calls_in(scope):
-            if call.start_byte <= eval_call.end_byte or model.enclosing_function(call) is not function:
+        # The first call after `eval()` that switches back to train mode or needs gradients decides.
+        # Only calls named `train`/`eval` can switch (`effect_of_call`), only calls named like a
+        # same-file function resolve to a helper, and `_NEEDS_GRAD` is a set of names: every other
+        # call of the scope (in a file with syntax errors, often the whole module) is passed over.
+        for call in calls_within(_deciding_calls(model), scope, after=eval_call.end_byte):
+            if model.enclosing_function(call) is not function:
                 continue
             effect = model.effect_of_call(call)
             helper = model.resolve_local_function(call)
@@ -129,13 +145,17 @@ class NoGradMissing(Rule):
                 return []  # gradients are wanted after eval(): saliency, adversarial examples
         return [
             call
-            for call in torch_model_calls(model, scope, include_generate=False)
-            if eval_call.end_byte < call.start_byte < end
-            and model.enclosing_function(call) is function
+            for call in torch_model_calls_between(model, scope, eval_call.end_byte, end)
+            if model.enclosing_function(call) is function
             and not under_no_grad(model, call)
             and not trains_here(model, call)
         ]
 
 
+def _deciding_calls(model: SemanticModel) -> CallList:
+    """The calls `_after_eval` can stop at: mode switches (effects and helpers) and gradient uses."""
+    return named_calls(model, "ml202_deciding", lambda: MODE_METHODS | _NEEDS_GRAD | model.local_function_names())
+
+
 def _needs_grad(model: SemanticModel, scope: Node) -> bool:
-    return any(call_method_name(call) in _NEEDS_GRAD for call in model.calls_in(scope))
+    return next(calls_within(named_calls(model, "ml202_needs_grad", lambda: _NEEDS_GRAD), scope), None) is not None
