@@ -524,16 +524,30 @@ class OutputTracer:
         found: list[LossCall] = []
         if not self.model.uses_framework("torch"):
             return found
-        names = self._loss_names()
-        method_name = self.model.method_name
-        for call in self.model.calls:
-            method = method_name(call)
-            if method is not None and method not in names:
-                continue  # a loss function, or a name a loss can flow into, is spelled like `names`
+        for call in self._loss_call_candidates():
             loss = self.loss_call(call)
             if loss is not None:
                 found.append(loss)
         return found
+
+    def _loss_call_candidates(self) -> Iterator[Node]:
+        """Every call `loss_call` can accept, in document (`model.calls`) order, without a look at every call.
+
+        A named call is a loss only when its name is one of `_loss_names()` (a loss function, or a name
+        a loss can flow into). A call without a name (its callee neither a name nor an attribute) has
+        no qualified name either, so it is a loss only as `nn.CrossEntropyLoss()(x, y)`: a callee
+        that is itself a loss constructor, whose qualified name keeps the last name written (or an
+        import alias of a loss), both in `_loss_names()`. Such a call is the parent of a named
+        candidate and starts where it starts; the index puts it right after it (same-start calls
+        come inner first, and no other call can start there and end between the two).
+        """
+        for call in self.model.calls_named(self._loss_names()):
+            yield call
+            parent = call.parent
+            if parent is not None and parent.type == "call" and parent.start_byte == call.start_byte:
+                function = parent.child_by_field_name("function")
+                if function is not None and function.id == call.id:
+                    yield parent  # nameless: not among the named candidates
 
     def loss_call(self, call: Node) -> LossCall | None:
         func = call.child_by_field_name("function")
