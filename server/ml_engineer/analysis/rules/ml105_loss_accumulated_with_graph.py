@@ -422,11 +422,17 @@ class _ScopeFacts:
         first_start = every[last].start_byte
         while first > 0 and every[first - 1].start_byte == first_start:
             first -= 1
-        scope_id = self.scope.id
+        scope = self.scope
+        scope_id, scope_start, scope_end = scope.id, scope.start_byte, scope.end_byte
         for index in range(first, last + 1):
             node: Node | None = every[index]
             while node is not None and node.id != scope_id:
-                if node.type == "assignment" and node.id not in found and node.start_byte <= start and end <= node.end_byte:
+                if (
+                    node.type == "assignment"
+                    and node.id not in found
+                    and scope_start <= node.start_byte <= start  # (inside the scope, as `nodes_in` has it)
+                    and end <= node.end_byte <= scope_end
+                ):
                     found[node.id] = index if node.id == every[index].id else _position_of(every, node)
                 node = node.parent
 
