@@ -292,7 +292,7 @@ def _iter_candidates(text: str) -> Iterator[tuple[int, int, str, str | None]]:
             if name_kind == "aws_secret_access_key":
                 if not re.fullmatch(r"[A-Za-z0-9/+=]{40}", value) or is_placeholder(value):
                     continue
-            elif not looks_random(value, min_length=10 if name_kind != "generic" else 16):
+            elif not _looks_random_cached(value, 10 if name_kind != "generic" else 16):
                 continue
             yield m.start("value"), m.end("value"), name_kind, name.rsplit(".", 1)[-1]
 
@@ -472,6 +472,13 @@ def looks_random(value: str, min_length: int = 16) -> bool:
     if classes < 2 or not (any(c.isdigit() for c in value) or value.startswith(_VENDOR_PREFIXES)):
         return False
     return _shannon_entropy(value) >= 3.0
+
+
+@lru_cache(maxsize=4096)
+def _looks_random_cached(value: str, min_length: int) -> bool:
+    """`looks_random`, remembered: a file repeats its literals (one key in every copied config), and
+    the text is searched again on every keystroke while the literals stay the same."""
+    return looks_random(value, min_length)
 
 
 def is_placeholder(value: str) -> bool:

@@ -96,6 +96,23 @@ LOSS_CLASSES: dict[str, str] = {
 }
 # The last identifier of every spelling of a loss (`nn.CrossEntropyLoss`, `F.nll_loss`), aliases aside.
 _LOSS_LEAVES = frozenset(qual.rsplit(".", 1)[-1] for qual in (*LOSS_FUNCTIONS, *LOSS_CLASSES))
+# Pieces the loss leaves share (`Loss` ends every class, `cross_entropy` is inside the BCE functions):
+# one scan of the text per piece finds every leaf holding it, instead of one scan per leaf. Each leaf
+# is looked for through the first piece it holds, at that piece's first offset in it.
+_LOSS_PIECES = (b"Loss", b"cross_entropy", b"nll_loss")
+
+
+def _group_by_piece(leaves: frozenset[str]) -> dict[bytes, list[tuple[str, bytes, int]]]:
+    """Piece -> (leaf, its bytes, the piece's offset in it) for the leaves looked for through it."""
+    grouped: dict[bytes, list[tuple[str, bytes, int]]] = {piece: [] for piece in _LOSS_PIECES}
+    for leaf in sorted(leaves):
+        spelled = leaf.encode()
+        piece = next(piece for piece in _LOSS_PIECES if piece in spelled)  # every leaf holds one
+        grouped[piece].append((leaf, spelled, spelled.index(piece)))
+    return grouped
+
+
+_LEAVES_BY_PIECE = _group_by_piece(_LOSS_LEAVES)
 
 
 @dataclass(frozen=True)
@@ -524,16 +541,30 @@ class OutputTracer:
         found: list[LossCall] = []
         if not self.model.uses_framework("torch"):
             return found
-        names = self._loss_names()
-        method_name = self.model.method_name
-        for call in self.model.calls:
-            method = method_name(call)
-            if method is not None and method not in names:
-                continue  # a loss function, or a name a loss can flow into, is spelled like `names`
+        for call in self._loss_call_candidates():
             loss = self.loss_call(call)
             if loss is not None:
                 found.append(loss)
         return found
+
+    def _loss_call_candidates(self) -> Iterator[Node]:
+        """Every call `loss_call` can accept, in document (`model.calls`) order, without a look at every call.
+
+        A named call is a loss only when its name is one of `_loss_names()` (a loss function, or a name
+        a loss can flow into). A call without a name (its callee neither a name nor an attribute) has
+        no qualified name either, so it is a loss only as `nn.CrossEntropyLoss()(x, y)`: a callee
+        that is itself a loss constructor, whose qualified name keeps the last name written (or an
+        import alias of a loss), both in `_loss_names()`. Such a call is the parent of a named
+        candidate and starts where it starts; the index puts it right after it (same-start calls
+        come inner first, and no other call can start there and end between the two).
+        """
+        for call in self.model.calls_named(self._loss_names()):
+            yield call
+            parent = call.parent
+            if parent is not None and parent.type == "call" and parent.start_byte == call.start_byte:
+                function = parent.child_by_field_name("function")
+                if function is not None and function.id == call.id:
+                    yield parent  # nameless: not among the named candidates
 
     def loss_call(self, call: Node) -> LossCall | None:
         func = call.child_by_field_name("function")
@@ -596,7 +627,7 @@ class OutputTracer:
         sites = [(call, helper) for call, helper in self._helper_calls() if helper.params and not has_splat_arguments(call)]
         fresh = set(names)
         while fresh:
-            positions = sorted(p for name in fresh for p in _word_positions(model.source.data, name.encode()))
+            positions = sorted(p for name in fresh for p in self._name_positions(name))
             fresh = set()
             for assign in _assignments_around(assigns, assign_starts, positions):
                 targets = assignment_targets(assign)
@@ -629,6 +660,14 @@ class OutputTracer:
             names |= fresh
         return frozenset(names)
 
+    def _name_positions(self, name: str) -> list[int]:
+        """`_word_positions` of `name`, from the shared scan when it is a loss leaf."""
+        data = self.model.source.data
+        if name not in _LOSS_LEAVES:
+            return _word_positions(data, name.encode())
+        end = len(name)
+        return [start for start in loss_leaf_occurrences(self.model)[name] if _is_whole_word(data, start, start + end)]
+
     def _may_define_loss(self, node: Node | None, names: set[str], depth: int) -> bool:
         """Could `module_definition(node)` end at a loss, given the names that may hold one?"""
         node = unwrap(node)
@@ -660,17 +699,44 @@ def _is_word_byte(byte: int) -> bool:
     return byte >= 0x80 or byte == 0x5F or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A
 
 
+def _is_whole_word(data: bytes, start: int, end: int) -> bool:
+    """Is `data[start:end]` not part of a longer identifier?"""
+    return not (start and _is_word_byte(data[start - 1])) and not (end < len(data) and _is_word_byte(data[end]))
+
+
 def _word_positions(data: bytes, word: bytes) -> list[int]:
     """Start bytes of `word` as a whole identifier in `data` (strings and comments included)."""
-    positions = []
     size = len(word)
+    return [found for found in _occurrences(data, word) if _is_whole_word(data, found, found + size)]
+
+
+def _occurrences(data: bytes, word: bytes) -> list[int]:
+    """Start bytes of every occurrence of `word` in `data`, overlapping ones included."""
+    positions = []
     found = data.find(word)
     while found >= 0:
-        end = found + size
-        if not (found and _is_word_byte(data[found - 1])) and not (end < len(data) and _is_word_byte(data[end])):
-            positions.append(found)
+        positions.append(found)
         found = data.find(word, found + 1)
     return positions
+
+
+def loss_leaf_occurrences(model: SemanticModel) -> dict[str, list[int]]:
+    """Start bytes of every occurrence of each loss leaf (`CrossEntropyLoss`, `nll_loss`, ...) in the
+    source, part of a longer word or not, in order: found once per file from `_LOSS_PIECES` (three
+    scans of the text instead of one per leaf), for `may_feed` of every loss rule and `_loss_names`."""
+
+    def scan() -> dict[str, list[int]]:
+        data = model.source.data
+        found: dict[str, list[int]] = {leaf: [] for leaf in _LOSS_LEAVES}
+        for piece, leaves in _LEAVES_BY_PIECE.items():
+            for position in _occurrences(data, piece):
+                for leaf, spelled, offset in leaves:
+                    start = position - offset
+                    if start >= 0 and data.startswith(spelled, start):
+                        found[leaf].append(start)
+        return found
+
+    return model.memo("outputs.loss_leaf_occurrences", scan)
 
 
 def _any_within(positions: list[int], start: int, end: int) -> bool:
@@ -737,7 +803,9 @@ def may_feed(model: SemanticModel, loss_kind: str, output_kinds: set[str]) -> bo
     losses = _leaves(LOSS_FUNCTIONS, {loss_kind}) | _leaves(LOSS_CLASSES, {loss_kind})
     kinds = output_kinds | ({"softmax"} if "log_softmax" in output_kinds else set())
     producers = _leaves(_FUNCTION_KINDS, kinds) | _leaves(_LAYER_KINDS, kinds) | {m for m, k in _METHOD_KINDS.items() if k in kinds}
-    return any(name.encode() in data for name in losses) and any(name.encode() in data for name in producers)
+    # (`name in data` for the losses, read from the scan the loss rules share)
+    occurrences = loss_leaf_occurrences(model)
+    return any(occurrences[name] for name in losses) and any(name.encode() in data for name in producers)
 
 
 def tracer_for(model: SemanticModel) -> OutputTracer:

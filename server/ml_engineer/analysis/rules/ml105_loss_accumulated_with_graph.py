@@ -150,7 +150,8 @@ def _accumulations(model: SemanticModel) -> Iterator[tuple[Node, str, Node]]:
 
 
 def _assignments_of_sums(model: SemanticModel) -> list[Node]:
-    """Assignments whose value is (in parentheses) a binary `+`, and maybe a few others, in document order.
+    """Assignments whose value is (in parentheses) a binary `+`, and maybe a few others, in document order,
+    leaving out those `_may_train_at` rejects for being outside every backpropagating loop and function.
 
     Found from the file's `+` tokens (the operator of such a sum is one) up to the assignment, instead
     of reading every assignment: the caller still checks each one.
@@ -159,6 +160,8 @@ def _assignments_of_sums(model: SemanticModel) -> list[Node]:
     root = model.root
     for match in _PLUS_OPERATOR.finditer(model.source.data):
         position = match.start()
+        if not _inside_backpropagating_code(model, position, position + 1):
+            continue  # nor is its assignment: the caller would drop it (`_may_train_at`)
         token = root.descendant_for_byte_range(position, position + 1)
         operation = token.parent if token is not None and token.type == "+" else None
         if operation is None or operation.type != "binary_operator":
@@ -299,11 +302,42 @@ def _in_training_context(model: SemanticModel, node: Node, accumulator: str) -> 
 
 def _may_train_at(model: SemanticModel, node: Node) -> bool:
     """Inside a loop that backpropagates, or a function that does (its totals on `self` are per-step)."""
+    if not _inside_backpropagating_code(model, node.start_byte, node.end_byte):
+        return False  # no such loop or function around the node (most candidates: one bisect)
     loops = model.enclosing_loops(node)
     if loops:
         return any(_backpropagates(model, loop) for loop in loops)
     function = model.enclosing_function(node)
     return function is not None and "backward" in function.effects
+
+
+def _inside_backpropagating_code(model: SemanticModel, start: int, end: int) -> bool:
+    """Is [start, end) inside a loop or function that calls backward (directly or through a helper)?
+
+    `_may_train_at` can hold only there: the loop or function it finds contains the node. The ranges
+    are merged once per file, so this costs a bisect instead of the loops around the node.
+    """
+    starts, ends = model.memo("ML105.backpropagating_ranges", lambda: _backpropagating_ranges(model))
+    index = bisect.bisect_right(starts, start) - 1
+    return index >= 0 and end <= ends[index]
+
+
+def _backpropagating_ranges(model: SemanticModel) -> tuple[list[int], list[int]]:
+    """The byte ranges of the loops and functions that backpropagate, merged where they overlap."""
+    nodes = [loop.node for loop in model.loops if "backward" in loop.effect_kinds()]  # `_backpropagates`
+    for function in model.index.get("function", []):
+        info = model.function_for_node(function)
+        if info is not None and "backward" in info.effects:
+            nodes.append(function)
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted((node.start_byte, node.end_byte) for node in nodes):
+        if starts and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)  # nested or overlapping: one range
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
 
 
 def _backpropagates(model: SemanticModel, loop: LoopInfo) -> bool:
@@ -330,8 +364,8 @@ def _backpropagated(model: SemanticModel, node: Node, accumulator: str) -> bool:
 class _ScopeFacts:
     """What `_backpropagated` reads of one scope, collected once per analysis (rules run per keystroke).
 
-    Assignment values are searched in the source bytes rather than decoded one by one: in a file
-    with syntax errors a scope can hold most of the file's assignments.
+    Assignments are found from where a name occurs in the source bytes rather than by reading every
+    assignment's value: in a file with syntax errors a scope can hold most of the file's assignments.
     """
 
     def __init__(self, model: SemanticModel, scope: Node):
@@ -339,28 +373,80 @@ class _ScopeFacts:
         self._data = model.source.data
         # source of every `.backward(...)` call in the scope
         self.backward_calls = [text(call) for call in _slice_calls(model, "backward", scope)]
-        self._assignments = model.nodes_in("assign", scope) if self.backward_calls else []
-        self._values: list[tuple[Node, int, int]] | None = None
+        self._every_assignment = model.index.get("assign", [])
 
     def targets_of_values_naming(self, name: str) -> Iterator[list[str]]:
-        """The target texts of every assignment in the scope whose value mentions `name`."""
-        if self._values is None:
-            self._values = []
-            for assign in self._assignments:
-                value = assign.child_by_field_name("right")
-                if value is not None:
-                    self._values.append((assign, value.start_byte, value.end_byte))
+        """The target texts of every assignment in the scope whose value mentions `name`, in order."""
         data = self._data
         as_bytes = _name_pattern_bytes(name) if name.isascii() else None
         as_text = _name_pattern(name)
-        for assign, start, end in self._values:
-            source = data[start:end]
+        for assign in self._assignments_holding(name.encode()):
+            value = assign.child_by_field_name("right")
+            if value is None:
+                continue
+            source = data[value.start_byte : value.end_byte]
             # ASCII source and name: the bytes pattern matches where the text pattern would.
             found = as_bytes.search(source) if as_bytes is not None and source.isascii() else as_text.search(
                 source.decode("utf-8", errors="replace")
             )
             if found:
                 yield [text(target) for target in _targets(assign)]
+
+    def _assignments_holding(self, spelled: bytes) -> list[Node]:
+        """The assignments of the scope (`model.nodes_in("assign", scope)`, in order) whose text holds
+        `spelled`: a superset of those whose value mentions the name (a match of the name in a value is
+        an occurrence of its UTF-8 bytes there).
+
+        From each occurrence in the scope: the last assignment starting at or before it and that one's
+        assignment ancestors up to the scope. An assignment holding the occurrence that starts earlier
+        holds the last one's start too, so the tree nests the last one inside it.
+        """
+        every = self._every_assignment
+        data = self._data
+        scope = self.scope
+        scope_start, scope_end = scope.start_byte, scope.end_byte
+        found: dict[int, int] = {}  # node id -> position in `every`
+        position = data.find(spelled, scope_start, scope_end)
+        while position >= 0:
+            last = bisect.bisect_right(every, position, key=_start_byte) - 1
+            if last >= 0 and every[last].start_byte >= scope_start:  # else none of the scope's starts before it
+                self._add_holders(last, position, position + len(spelled), found)
+            position = data.find(spelled, position + 1, scope_end)
+        return [every[index] for index in sorted(found.values())]
+
+    def _add_holders(self, last: int, start: int, end: int, found: dict[int, int]) -> None:
+        """Add to `found` the assignments holding [start, end): `every[last]` and its assignment ancestors
+        in the scope (and the same for assignments starting at the same byte, which valid code has not)."""
+        every = self._every_assignment
+        first = last
+        first_start = every[last].start_byte
+        while first > 0 and every[first - 1].start_byte == first_start:
+            first -= 1
+        scope = self.scope
+        scope_id, scope_start, scope_end = scope.id, scope.start_byte, scope.end_byte
+        for index in range(first, last + 1):
+            node: Node | None = every[index]
+            while node is not None and node.id != scope_id:
+                if (
+                    node.type == "assignment"
+                    and node.id not in found
+                    and scope_start <= node.start_byte <= start  # (inside the scope, as `nodes_in` has it)
+                    and end <= node.end_byte <= scope_end
+                ):
+                    found[node.id] = index if node.id == every[index].id else _position_of(every, node)
+                node = node.parent
+
+
+def _start_byte(node: Node) -> int:
+    return node.start_byte
+
+
+def _position_of(nodes: list[Node], node: Node) -> int:
+    """The index of `node` in `nodes` (sorted by start byte)."""
+    index = bisect.bisect_left(nodes, node.start_byte, key=_start_byte)
+    while nodes[index].id != node.id:
+        index += 1
+    return index
 
 
 def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:

@@ -71,9 +71,11 @@ class ModulesInPlainList(Rule):
         for assign in _assignments_in_modules(model):
             if not data.startswith(b"self", assign.start_byte):
                 continue  # the target, which starts the assignment, is no `self.x`
-            left = assign.child_by_field_name("left")
             value = unwrap(assign.child_by_field_name("right"))
-            if left is None or value is None or left.type != "attribute" or value.type not in _CONTAINER_VALUE_TYPES:
+            if value is None or value.type not in _CONTAINER_VALUE_TYPES:
+                continue  # most `self.x = nn.Linear(...)`: the target is not read
+            left = assign.child_by_field_name("left")
+            if left is None or left.type != "attribute":
                 continue
             target = dotted_name(left)
             if target is None or not target.startswith("self.") or target.count(".") != 1:

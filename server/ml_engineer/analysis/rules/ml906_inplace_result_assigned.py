@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -87,9 +88,8 @@ class InplaceResultAssigned(Rule):
         data = ctx.source.data
         if b"inplace" not in data:
             return  # no call passes `inplace=` in this file
-        for assign in ctx.model.index.get("assign", []):
-            if data.find(b"inplace", assign.start_byte, assign.end_byte) == -1:
-                continue  # nor in this assignment: skip its tree reads
+        assigns, returns = _holders_of_inplace_keywords(ctx.model.root, data)
+        for assign in _in_index_order(ctx.model.index.get("assign", []), assigns):
             right = assign.child_by_field_name("right")
             value = unwrap(right)
             if value is None or right is None or right.type == "assignment":
@@ -108,9 +108,7 @@ class InplaceResultAssigned(Rule):
                 f"None; either call it as a bare statement or drop `inplace=True` and keep the assignment",
                 fix=_fix(assign, targets, value, keyword),
             )
-        for ret in ctx.model.index.get("return", []):
-            if data.find(b"inplace", ret.start_byte, ret.end_byte) == -1:
-                continue
+        for ret in _in_index_order(ctx.model.index.get("return", []), returns):
             value = unwrap(ret.named_children[0]) if ret.named_children else None
             if value is None:
                 continue
@@ -123,6 +121,55 @@ class InplaceResultAssigned(Rule):
                 "so this returns None; drop `inplace=True` to return the new object",
                 fix=make_fix("Remove `inplace=True`", _remove_keyword(keyword), safe=False),
             )
+
+
+# What `unwrap` strips between an assignment's (or a return's) value and the call it holds.
+_WRAPPERS = frozenset({"parenthesized_expression", "await"})
+
+
+def _holders_of_inplace_keywords(root: Node, data: bytes) -> tuple[list[Node], list[Node]]:
+    """The assignments and returns whose value is (unwrapped) a call with an `inplace=` keyword, and
+    maybe a few others: a superset of those `check` reports, found from the bytes `inplace` instead of
+    reading every assignment and return of the file.
+
+    A reported keyword's name is an `inplace` identifier; its parents are the keyword argument, the
+    argument list and the call, then only `_WRAPPERS` up to the value, whose parent is the statement.
+    """
+    assigns: dict[int, Node] = {}
+    returns: dict[int, Node] = {}
+    position = data.find(b"inplace")
+    while position >= 0:
+        name = root.descendant_for_byte_range(position, position + len(b"inplace"))
+        keyword = name.parent if name is not None and name.type == "identifier" else None
+        arguments = keyword.parent if keyword is not None and keyword.type == "keyword_argument" else None
+        value = arguments.parent if arguments is not None else None
+        if value is not None and value.type == "call":
+            holder = value.parent
+            while holder is not None and holder.type in _WRAPPERS:
+                holder = holder.parent
+            if holder is not None and holder.type == "assignment":
+                assigns[holder.id] = holder
+            elif holder is not None and holder.type == "return_statement":
+                returns[holder.id] = holder
+        position = data.find(b"inplace", position + 1)
+    return list(assigns.values()), list(returns.values())
+
+
+def _in_index_order(indexed: list[Node], nodes: list[Node]) -> list[Node]:
+    """`[node for node in indexed if node in nodes]` (by id), `indexed` being sorted by start byte."""
+    wanted = {node.id for node in nodes}
+    found = []
+    for start in sorted({node.start_byte for node in nodes}):
+        index = bisect.bisect_left(indexed, start, key=_start_byte)
+        while index < len(indexed) and indexed[index].start_byte == start:
+            if indexed[index].id in wanted:
+                found.append(indexed[index])
+            index += 1
+    return found
+
+
+def _start_byte(node: Node) -> int:
+    return node.start_byte
 
 
 def _version_note(method: str | None) -> str:
