@@ -1269,16 +1269,37 @@ class SemanticModel:
 
     def _model_calls_in(self, node: Node) -> list[Node]:
         calls, starts = self.memo("model_call_candidates", self._model_call_candidates)
-        result = []
-        for call in _slice(calls, starts, node):
-            func = call.child_by_field_name("function")
-            if func is None:
-                continue
-            if (func.type in ("identifier", "attribute") and self.is_model_ref(func)) or (func.type == "attribute" and text(func.child_by_field_name("attribute")) in (
-                _MODEL_METHODS
-            ) and self.is_model_ref(func.child_by_field_name("object"))):
-                result.append(call)
-        return result
+        return [call for call in _slice(calls, starts, node) if self.is_model_call(call)]
+
+    def model_call_candidates_between(self, node: Node, after: int, before: int) -> list[Node]:
+        """The calls of `node` starting strictly between the two byte offsets that `model_calls_in`
+        would judge, in order: `is_model_call` picks the model calls among them. By bisecting, for
+        callers that ask about many ranges of one scope (one per `eval()` of a module-level script)."""
+        calls, starts = self.memo("model_call_candidates", self._model_call_candidates)
+        lo = max(bisect.bisect_left(starts, node.start_byte), bisect.bisect_right(starts, after))
+        hi = bisect.bisect_left(starts, min(node.end_byte, before))
+        end = node.end_byte
+        return [call for call in calls[lo:hi] if call.end_byte <= end]
+
+    def is_model_call(self, call: Node) -> bool:
+        """Does a candidate call (`model_call_candidates_between`) run a model forward? Each call
+        is judged on its own, whatever range it was found in: answered once per call."""
+        # Entity lookups see only earlier bindings while an assignment is classified: key on that.
+        key = ("is_model_call", call.id, self._horizon)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._is_model_call(call)
+        return found
+
+    def _is_model_call(self, call: Node) -> bool:
+        func = call.child_by_field_name("function")
+        if func is None:
+            return False
+        return (func.type in ("identifier", "attribute") and self.is_model_ref(func)) or (
+            func.type == "attribute"
+            and text(func.child_by_field_name("attribute")) in _MODEL_METHODS
+            and self.is_model_ref(func.child_by_field_name("object"))
+        )
 
     def _calls_a_model(self, node: Node) -> bool:
         return bool(self.model_calls_in(node))

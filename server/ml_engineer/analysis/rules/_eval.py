@@ -76,36 +76,39 @@ def torch_model_calls(model: SemanticModel, node: Node, include_generate: bool) 
     return [call for call in calls if model.method_name(call) != "generate"]
 
 
-def torch_model_calls_between(model: SemanticModel, node: Node, after: int, before: int) -> list[Node]:
-    """`[c for c in torch_model_calls(model, node, False) if after < c.start_byte < before]`, by bisecting
-    (ML202 asks once per `eval()` call of a scope: a module-level script can hold hundreds)."""
-    calls, starts = _torch_model_call_list(model, node)
-    chosen = calls[bisect.bisect_right(starts, after) : bisect.bisect_left(starts, before)]
-    return [call for call in chosen if model.method_name(call) != "generate"]
+def torch_model_calls_between(
+    model: SemanticModel, node: Node, after: int, before: int, function: FunctionInfo | None
+) -> list[Node]:
+    """`[c for c in torch_model_calls(model, node, False) if after < c.start_byte < before and
+    model.enclosing_function(c) is function]`, judging only the calls in that range (ML202 asks once
+    per `eval()` call of a scope: a module-level script can hold hundreds)."""
+    return [
+        call
+        for call in model.model_call_candidates_between(node, after, before)
+        if model.enclosing_function(call) is function
+        and model.is_model_call(call)
+        and model.method_name(call) != "generate"
+        and is_torch_model_call(model, call)
+    ]
 
 
 def _torch_model_call_list(model: SemanticModel, node: Node) -> CallList:
     def compute() -> CallList:
-        calls = _torch_model_calls(model, node)
+        calls = [call for call in model.model_calls_in(node) if is_torch_model_call(model, call)]
         return calls, [call.start_byte for call in calls]
 
     return model.memo(("_eval.torch_model_calls", node.id), compute)
 
 
-def _torch_model_calls(model: SemanticModel, node: Node) -> list[Node]:
-    result = []
-    for call in model.model_calls_in(node):
-        method = model.method_name(call)
-        if method in ("predict", "predict_on_batch"):
-            continue
-        func = call.child_by_field_name("function")
-        if func is not None and func.type == "identifier" and _is_factory(model, text(func), call):
-            continue
-        entity = _called_entity_qualname(model, call)
-        if entity is not None and entity.startswith("keras."):
-            continue
-        result.append(call)
-    return result
+def is_torch_model_call(model: SemanticModel, call: Node) -> bool:
+    """Is a model call a torch forward (not a Keras/sklearn `predict`, not a factory call)?"""
+    if model.method_name(call) in ("predict", "predict_on_batch"):
+        return False
+    func = call.child_by_field_name("function")
+    if func is not None and func.type == "identifier" and _is_factory(model, text(func), call):
+        return False
+    entity = _called_entity_qualname(model, call)
+    return not (entity is not None and entity.startswith("keras."))
 
 
 def _is_factory(model: SemanticModel, name: str, call: Node) -> bool:

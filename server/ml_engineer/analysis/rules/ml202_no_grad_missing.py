@@ -145,9 +145,8 @@ class NoGradMissing(Rule):
                 return []  # gradients are wanted after eval(): saliency, adversarial examples
         return [
             call
-            for call in torch_model_calls_between(model, scope, eval_call.end_byte, end)
-            if model.enclosing_function(call) is function
-            and not under_no_grad(model, call)
+            for call in torch_model_calls_between(model, scope, eval_call.end_byte, end, function)
+            if not under_no_grad(model, call)
             and not trains_here(model, call)
         ]
 
