@@ -77,7 +77,10 @@ class SourceText:
         start = self._line_starts[line]
         if encoding == "utf-8":
             return line, offset - start
-        prefix = self.data[start:offset].decode("utf-8", errors="replace")
+        raw = self.data[start:offset]
+        if raw.isascii():
+            return line, offset - start  # one unit per byte in every encoding (most code)
+        prefix = raw.decode("utf-8", errors="replace")
         if encoding == "codepoint":
             return line, len(prefix)
         return line, _utf16_length(prefix)
@@ -102,5 +105,6 @@ class SourceText:
 
 
 def _utf16_length(text: str) -> int:
-    # Characters outside the BMP take two UTF-16 code units.
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    # Characters outside the BMP take two UTF-16 code units. `surrogatepass`: text decoded from a
+    # client's UTF-16 may hold a lone surrogate, one unit like any BMP character.
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
