@@ -187,9 +187,12 @@ def is_inside(node: Node, container: Node) -> bool:
 
 def statement_of(node: Node) -> Node:
     """The simple or compound statement that contains `node` (itself if it is one)."""
+    # Each `Node.parent` read walks down from the root: read each parent once.
     current = node
-    while current.parent is not None and current.parent.type not in ("block", "module"):
-        current = current.parent
+    parent = current.parent
+    while parent is not None and parent.type not in ("block", "module"):
+        current = parent
+        parent = current.parent
     return current
 
 

@@ -26,6 +26,7 @@ from ..syntax import (
     dotted_name,
     keyword_arguments,
     root_identifier,
+    statement_of,
     text,
     unwrap,
 )
@@ -144,19 +145,9 @@ def target_roots(assign: Node) -> set[str]:
     return roots
 
 
-def _statement_of(node: Node) -> Node:
-    """`syntax.statement_of`, reading each `Node.parent` once (every read walks down from the root)."""
-    current = node
-    parent = current.parent
-    while parent is not None and parent.type not in ("block", "module"):
-        current = parent
-        parent = current.parent
-    return current
-
-
 def assignment_of(call: Node) -> Node | None:
     """The assignment whose value holds `call` (`X_s = pd.DataFrame(scaler.fit_transform(X))`)."""
-    statement = _statement_of(call)
+    statement = statement_of(call)
     if statement.type != "expression_statement" or not statement.named_children:
         return None
     assign = statement.named_children[0]
