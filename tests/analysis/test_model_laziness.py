@@ -294,3 +294,22 @@ def test_dotted_name_shortcuts_equal_walking_the_chain() -> None:
     for node in nodes:
         assert dotted_name(node) == _dotted_by_walking(node), node.text
     assert dotted_name(None) is None
+
+
+def test_assignment_names_read_from_the_bytes_equal_the_tree_targets_while_the_file_has_errors() -> None:
+    # As while typing: a half-typed call and a broken assignment. Assignments without an error in
+    # them still take the byte path; the broken ones the tree path; together the tree's answer.
+    model = build(_ASSIGNMENTS + "broken = foo(\nq = = 3\nlast = 1\n")
+    assert model.root.has_error
+    found = {name: [assign.start_byte for assign in assigns] for name, assigns in model.assignments.items()}
+    assert found == _bindings_read_from_the_tree(model)
+    assert {"x", "a.b.c", "λ", "t"} <= found.keys()
+
+
+def test_imports_module_is_true_for_imported_modules_and_their_packages_only() -> None:
+    model = build("import torch.nn as nn\nfrom sklearn.model_selection import KFold\nfrom . import sibling\n")
+    imports = model.imports
+    for root in ("torch", "torch.nn", "sklearn", "sklearn.model_selection"):
+        assert imports.imports_module(root), root
+    for root in ("tor", "torch.nn.functional", "nn", "sklearn.model", "keras", "KFold"):
+        assert not imports.imports_module(root), root
