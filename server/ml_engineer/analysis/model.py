@@ -244,6 +244,7 @@ _DEF_NAME = _possessive(rb"(?:async[ \t]++)?def[ \t]++([A-Za-z_][A-Za-z0-9_]*+)(
 _DOTTED_TEXT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _CELL_MARKER = re.compile(rb"^(?:# %%|#%%|# In\[)", re.MULTILINE)
 _T = TypeVar("_T")
+CallTable = tuple[list[Node], list[int]]  # calls in document order (as `calls_in` gives them), their start bytes
 _UNRESOLVED = object()  # not in a cache yet (None is an answer)
 _MODEL_METHODS = frozenset({"generate", "forward", "predict", "predict_on_batch"})  # `model.generate(...)` runs the model
 _MOVE_METHODS = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"})
@@ -587,12 +588,18 @@ class SemanticModel:
         `resolve_local_function` resolves only calls named like a same-file function: skipping
         every other call keeps the answers of a walk over the effects and helpers, and their order.
         """
-        calls, starts = self.memo("effect_or_local_calls", self._effect_or_local_calls)
-        return _slice(calls, starts, region)
+        calls, starts = self.call_table("effect_or_local", lambda: _EFFECT_METHODS | self.local_function_names())
+        return slice_by_start(calls, starts, region)
 
-    def _effect_or_local_calls(self) -> tuple[list[Node], list[int]]:
-        calls = self.calls_named(_EFFECT_METHODS | self.local_function_names())  # document order, no repeats
-        return calls, [call.start_byte for call in calls]
+    def call_table(self, key: Hashable, names: Callable[[], Iterable[str]]) -> CallTable:
+        """`calls_named(names())` with their start bytes, built once per file under `key`: a narrow
+        call list that rules and the model cut to a range with `slice_by_start` / `start_bounds`."""
+
+        def build() -> CallTable:
+            calls = self.calls_named(names())  # document order, no repeats
+            return calls, [call.start_byte for call in calls]
+
+        return self.memo(("call_table", key), build)
 
     def assigned_last_names(self) -> frozenset[str]:
         """The last name of every assigned dotted name (`fc` for `self.fc = ...`)."""
@@ -1022,7 +1029,7 @@ class SemanticModel:
 
     def effects_in(self, node: Node) -> list[Effect]:
         effects = []
-        for call in _slice(self._effect_calls, self._effect_starts, node):
+        for call in slice_by_start(self._effect_calls, self._effect_starts, node):
             effect = self.effect_of_call(call)
             if effect is not None:
                 effects.append(effect)
@@ -1100,7 +1107,7 @@ class SemanticModel:
 
     def helper_calls_in(self, node: Node) -> list[tuple[Node, FunctionInfo]]:
         result = []
-        for call in _slice(self._local_calls, self._local_starts, node):
+        for call in slice_by_start(self._local_calls, self._local_starts, node):
             helper = self.resolve_local_function(call)
             if helper is not None and not _is_inside(call, helper.node):
                 result.append((call, helper))
@@ -1255,31 +1262,26 @@ class SemanticModel:
         # Evaluation passes and the eval rules ask about the same functions: answer each once.
         return list(self.memo(("model_calls_in", node.id), lambda: self._model_calls_in(node)))
 
-    def _model_call_candidates(self) -> tuple[list[Node], list[int]]:
+    def _model_call_candidate_names(self) -> list[str]:
         # `is_model_ref(f)` can only hold when the last name of `f` is one people give models, or
         # the last name of an assigned name (the entity could be a model): only such calls, and
-        # `.generate/.forward/.predict` calls, are worth the lookups below.
+        # `.generate/.forward/.predict` calls, are worth the lookups of `is_model_call`.
         assigned_last = self.assigned_last_names()
-        names = [
+        return [
             name for name in self._calls_by_name
             if name in assigned_last or name in _MODEL_METHODS or kind_from_name(name) == "model"
         ]
-        calls = self.calls_named(names)  # in `self.calls` order, as `calls_in` gives them
-        return calls, [call.start_byte for call in calls]
 
     def _model_calls_in(self, node: Node) -> list[Node]:
-        calls, starts = self.memo("model_call_candidates", self._model_call_candidates)
-        return [call for call in _slice(calls, starts, node) if self.is_model_call(call)]
+        return [call for call in self.model_call_candidates_between(node) if self.is_model_call(call)]
 
-    def model_call_candidates_between(self, node: Node, after: int, before: int) -> list[Node]:
-        """The calls of `node` starting strictly between the two byte offsets that `model_calls_in`
-        would judge, in order: `is_model_call` picks the model calls among them. By bisecting, for
-        callers that ask about many ranges of one scope (one per `eval()` of a module-level script)."""
-        calls, starts = self.memo("model_call_candidates", self._model_call_candidates)
-        lo = max(bisect.bisect_left(starts, node.start_byte), bisect.bisect_right(starts, after))
-        hi = bisect.bisect_left(starts, min(node.end_byte, before))
-        end = node.end_byte
-        return [call for call in calls[lo:hi] if call.end_byte <= end]
+    def model_call_candidates_between(self, node: Node, after: int = -1, before: int | None = None) -> list[Node]:
+        """The calls of `node` (starting strictly between the two byte offsets, when given) that
+        `model_calls_in` would judge, in order: `is_model_call` picks the model calls among them.
+        By bisecting, for callers that ask about many ranges of one scope (one per `eval()` of a
+        module-level script)."""
+        calls, starts = self.call_table("model_call_candidates", self._model_call_candidate_names)
+        return slice_by_start(calls, starts, node, after, before)
 
     def is_model_call(self, call: Node) -> bool:
         """Does a candidate call (`model_call_candidates_between`) run a model forward? Each call
@@ -1366,9 +1368,21 @@ def _last_before(entities: list[Entity], starts: list[int], count: int, position
     return entities[index - 1] if index else None
 
 
-def _slice(nodes: list[Node], starts: list[int], container: Node) -> list[Node]:
-    lo = bisect.bisect_left(starts, container.start_byte)
-    hi = bisect.bisect_left(starts, container.end_byte)
+def start_bounds(starts: list[int], container: Node, after: int = -1, before: int | None = None) -> tuple[int, int]:
+    """The index range of the `starts` (sorted) inside `container` that lie strictly between `after`
+    and `before` (no upper bound when None); the nodes there still need `end_byte <= container.end_byte`."""
+    end = container.end_byte
+    lo = max(bisect.bisect_left(starts, container.start_byte), bisect.bisect_right(starts, after))
+    hi = bisect.bisect_left(starts, end if before is None else min(end, before))
+    return lo, hi
+
+
+def slice_by_start(
+    nodes: list[Node], starts: list[int], container: Node, after: int = -1, before: int | None = None
+) -> list[Node]:
+    """The `nodes` (in document order, `starts` their start bytes) inside `container`, as `calls_in`
+    has them, starting strictly between `after` and `before` when given."""
+    lo, hi = start_bounds(starts, container, after, before)
     end = container.end_byte
     return [node for node in nodes[lo:hi] if node.end_byte <= end]
 

@@ -11,20 +11,17 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
-from ..model import Effect, EvalPass, FunctionInfo, SemanticModel
+from ..model import CallTable, Effect, EvalPass, FunctionInfo, SemanticModel, start_bounds
 from ..syntax import call_method_name, dotted_name, text
 
 _LIGHTNING_BASES = frozenset({"lightning.pytorch.LightningModule", "lightning.LightningModule"})
 _MAX_CALLER_DEPTH = 4
 MODE_METHODS = frozenset({"train", "eval"})  # the only callee names `effect_of_call` gives a mode switch
 _FACTORY = re.compile(r"^(load|build|create|get|make|init|setup|construct|instantiate)_")
-
-
-CallList = tuple[list[Node], list[int]]  # calls in document order (as `calls_in` gives them), their start bytes
 
 
 def applies(model: SemanticModel) -> bool:
@@ -92,8 +89,8 @@ def torch_model_calls_between(
     ]
 
 
-def _torch_model_call_list(model: SemanticModel, node: Node) -> CallList:
-    def compute() -> CallList:
+def _torch_model_call_list(model: SemanticModel, node: Node) -> CallTable:
+    def compute() -> CallTable:
         calls = [call for call in model.model_calls_in(node) if is_torch_model_call(model, call)]
         return calls, [call.start_byte for call in calls]
 
@@ -274,33 +271,21 @@ def mode_before(model: SemanticModel, at: Node, depth: int = 0) -> str | None:
     return "eval" if modes == {"eval"} else ("train" if "train" in modes else None)
 
 
-def named_calls(model: SemanticModel, key: str, names: Callable[[], Iterable[str]]) -> CallList:
-    """`model.calls_named(names())` with start bytes, built once per file under `key`."""
-
-    def compute() -> CallList:
-        calls = model.calls_named(names())
-        return calls, [call.start_byte for call in calls]
-
-    return model.memo(("_eval.named_calls", key), compute)
-
-
-def mode_switch_calls(model: SemanticModel) -> CallList:
+def mode_switch_calls(model: SemanticModel) -> CallTable:
     """Every call that can switch the model's mode: an effect needs the name `train`/`eval`, a helper
     a same-file function's name (`effect_of_call`, `resolve_local_function`)."""
-    return named_calls(model, "mode_switch", lambda: MODE_METHODS | model.local_function_names())
+    return model.call_table("_eval.mode_switch", lambda: MODE_METHODS | model.local_function_names())
 
 
 def calls_within(
-    calls: CallList, scope: Node, after: int = -1, before: int | None = None, backwards: bool = False
+    calls: CallTable, scope: Node, after: int = -1, before: int | None = None, backwards: bool = False
 ) -> Iterator[Node]:
-    """`[c for c in model.calls_in(scope) if after < c.start_byte < before]` (no upper bound when
-    `before` is None) restricted to `calls`, a sub-list of `model.calls` in its order, by bisecting
-    their start bytes; in reverse order when `backwards`. Lazy: the callers stop at the first call
-    that decides, and a module-level script can hold hundreds of `eval()` calls, each asking."""
+    """`slice_by_start(*calls, scope, after, before)`, in reverse order when `backwards`, and lazy:
+    the callers stop at the first call that decides, and a module-level script can hold hundreds of
+    `eval()` calls, each asking."""
     nodes, starts = calls
-    lo = max(bisect.bisect_left(starts, scope.start_byte), bisect.bisect_right(starts, after))
+    lo, hi = start_bounds(starts, scope, after, before)
     end = scope.end_byte
-    hi = bisect.bisect_left(starts, end if before is None else min(end, before))
     for position in range(hi - 1, lo - 1, -1) if backwards else range(lo, hi):
         call = nodes[position]
         if call.end_byte <= end:

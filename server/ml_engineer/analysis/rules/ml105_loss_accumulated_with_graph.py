@@ -11,7 +11,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..model import LoopInfo, SemanticModel, name_tokens
+from ..model import LoopInfo, SemanticModel, name_tokens, slice_by_start
 from ..syntax import (
     call_arguments,
     call_method_name,
@@ -372,7 +372,8 @@ class _ScopeFacts:
         self.scope = scope
         self._data = model.source.data
         # source of every `.backward(...)` call in the scope
-        self.backward_calls = [text(call) for call in _slice_calls(model, "backward", scope)]
+        backward_calls, starts = model.call_table("backward", lambda: ("backward",))
+        self.backward_calls = [text(call) for call in slice_by_start(backward_calls, starts, scope)]
         self._every_assignment = model.index.get("assign", [])
 
     def targets_of_values_naming(self, name: str) -> Iterator[list[str]]:
@@ -452,16 +453,6 @@ def _position_of(nodes: list[Node], node: Node) -> int:
 def _backward_on(model: SemanticModel, name: str, scope: Node) -> bool:
     pattern = _name_pattern(name)
     return any(pattern.search(source) for source in _scope_facts(model, scope).backward_calls)
-
-
-def _slice_calls(model: SemanticModel, method: str, scope: Node) -> list[Node]:
-    """`[call for call in model.calls_in(scope) if model.method_name(call) == method]`, from the name table."""
-    calls = model.calls_named((method,))
-    starts = [call.start_byte for call in calls]
-    lo = bisect.bisect_left(starts, scope.start_byte)
-    hi = bisect.bisect_left(starts, scope.end_byte)
-    end = scope.end_byte
-    return [call for call in calls[lo:hi] if call.end_byte <= end]
 
 
 _FACTS: weakref.WeakKeyDictionary[SemanticModel, dict[int, _ScopeFacts]] = weakref.WeakKeyDictionary()

@@ -7,15 +7,13 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..model import FunctionInfo, SemanticModel
+from ..model import CallTable, FunctionInfo, SemanticModel
 from ..syntax import call_method_name
 from ._eval import (
     MODE_METHODS,
-    CallList,
     applies,
     calls_within,
     in_lightning_module,
-    named_calls,
     short,
     torch_model_calls,
     torch_model_calls_between,
@@ -151,10 +149,10 @@ class NoGradMissing(Rule):
         ]
 
 
-def _deciding_calls(model: SemanticModel) -> CallList:
+def _deciding_calls(model: SemanticModel) -> CallTable:
     """The calls `_after_eval` can stop at: mode switches (effects and helpers) and gradient uses."""
-    return named_calls(model, "ml202_deciding", lambda: MODE_METHODS | _NEEDS_GRAD | model.local_function_names())
+    return model.call_table("ML202.deciding", lambda: MODE_METHODS | _NEEDS_GRAD | model.local_function_names())
 
 
 def _needs_grad(model: SemanticModel, scope: Node) -> bool:
-    return next(calls_within(named_calls(model, "ml202_needs_grad", lambda: _NEEDS_GRAD), scope), None) is not None
+    return next(calls_within(model.call_table("ML202.needs_grad", lambda: _NEEDS_GRAD), scope), None) is not None
