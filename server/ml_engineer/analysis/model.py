@@ -421,17 +421,11 @@ class SemanticModel:
 
     def calls_in(self, node: Node) -> list[Node]:
         """Calls inside `node`, in document order (from the index, no tree walk)."""
-        lo = bisect.bisect_left(self._call_starts, node.start_byte)
-        hi = bisect.bisect_left(self._call_starts, node.end_byte)
-        end = node.end_byte
-        return [call for call in self.calls[lo:hi] if call.end_byte <= end]
+        return slice_by_start(self.calls, self._call_starts, node)
 
     def nodes_in(self, capture: str, node: Node) -> list[Node]:
         nodes = self.index.get(capture, [])
-        starts = self._starts_of(nodes)
-        lo = bisect.bisect_left(starts, node.start_byte)
-        hi = bisect.bisect_left(starts, node.end_byte)
-        return [n for n in nodes[lo:hi] if n.end_byte <= node.end_byte]
+        return slice_by_start(nodes, self._starts_of(nodes), node)
 
     @cached_property
     def is_ml_file(self) -> bool:

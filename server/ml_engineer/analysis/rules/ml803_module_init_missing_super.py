@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
 
 from ..findings import Finding
-from ..model import FunctionInfo, SemanticModel
+from ..model import FunctionInfo, SemanticModel, slice_by_start
 from ..syntax import call_arguments, call_method_name, call_receiver, dotted_name, text, unwrap
 from ._modules import may_define_torch_modules
 from .base import Rule, RuleContext
@@ -104,15 +103,8 @@ def _is_base_init(model: SemanticModel, call: Node, init: FunctionInfo) -> bool:
 
 def _init_calls_in(model: SemanticModel, body: Node) -> list[Node]:
     """Calls named `__init__` in `body`, in order: the only ones `_is_base_init` accepts."""
-    calls, starts = model.memo("ML803.init_calls", lambda: _with_starts(model.calls_named(("__init__",))))
-    end = body.end_byte
-    lo = bisect.bisect_left(starts, body.start_byte)
-    hi = bisect.bisect_left(starts, end)
-    return [call for call in calls[lo:hi] if call.end_byte <= end]
-
-
-def _with_starts(calls: list[Node]) -> tuple[list[Node], list[int]]:
-    return calls, [call.start_byte for call in calls]
+    calls, starts = model.call_table("ML803.init_calls", lambda: ("__init__",))
+    return slice_by_start(calls, starts, body)
 
 
 def _first_self_assignment(model: SemanticModel, body: Node, init: FunctionInfo, until: int | None = None) -> Node | None:
