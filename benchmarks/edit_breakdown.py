@@ -34,18 +34,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "server"))
 
-from lsp_latency import training_file  # noqa: E402
+from lsp_latency import percentile, training_file  # noqa: E402
 
 from ml_engineer.analysis.config import Config  # noqa: E402
 from ml_engineer.analysis.engine import analyze  # noqa: E402
+from ml_engineer.analysis.parsing import parse  # noqa: E402
 from ml_engineer.cli.main import GC_THRESHOLDS  # noqa: E402
 
 _TOP_LEVEL = re.compile(r"^(?:@|def |async def |class )", re.MULTILINE)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def enclosing_unit(lines: list[str], line: int) -> str | None:
@@ -135,8 +131,6 @@ REPARSE_EDITS = {
 
 
 def print_reparse_table(text: str, places: int = 30) -> None:
-    from ml_engineer.analysis.parsing import parse
-
     lines = text.split("\n")
     base = parse(text.encode())
     rng = random.Random(5)
