@@ -188,6 +188,9 @@ export class AskController implements vscode.Disposable {
 
   dispose(): void {
     this.stop();
+    // A render scheduled while streaming must not fire after the panel is gone.
+    clearTimeout(this.renderTimer);
+    this.renderTimer = undefined;
     this.panel.dispose();
   }
 

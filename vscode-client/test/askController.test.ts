@@ -1,6 +1,6 @@
 // The ask flow against a fake server: streaming into the panel, stop, follow-up, copy.
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import * as vscode from 'vscode';
 import { AskResult, ChunkRouter } from '../src/answerStream';
 import { AskBackend, AskController } from '../src/askController';
@@ -62,6 +62,9 @@ describe('ask controller', () => {
     server = new FakeServer();
     controller = new AskController(vscode.Uri.file('/ext'), server, new ProposedChanges(), new PreviewDocuments());
   });
+
+  // A test's pending render timer must not post into the next test's (shared) webview stub.
+  afterEach(() => controller.dispose());
 
   // Returns the pending ask wrapped in an object: an async function cannot return a bare promise.
   async function startAsk(question = 'Why is eval mode missing?'): Promise<{ done: Promise<AskResult | undefined> }> {
